@@ -1,0 +1,61 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "SessionVault",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SessionVault", targets: ["SessionVault"]),
+        .executable(name: "session-vault", targets: ["session-vault"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libsodium, found through pkg-config (Debian: libsodium-dev).
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
+        ),
+        // Declarations only: SQLite is never linked, it is loaded with dlopen at run time.
+        .target(
+            name: "CSQLite",
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
+        ),
+        .target(
+            name: "SessionVault",
+            dependencies: [
+                "CSodium",
+                "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "session-vault",
+            dependencies: [
+                "SessionVault",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SessionVaultTests",
+            dependencies: ["SessionVault", "CSodium"]
+        ),
+        .testTarget(
+            name: "SessionVaultCLITests",
+            dependencies: ["session-vault", "SessionVault"]
+        ),
+    ]
+)
+
+for target in package.targets where target.type != .system && target.name != "CSQLite" {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    settings.append(.enableUpcomingFeature("NonisolatedNonsendingByDefault"))
+    target.swiftSettings = settings
+}

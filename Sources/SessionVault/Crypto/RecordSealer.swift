@@ -1,0 +1,70 @@
+/// The one place where records are sealed and opened. Backends below it see only ``SealedRecord``s.
+///
+/// A record's key is derived from the data key and its location (vault id, kind, tag, format
+/// version), so a sealed value copied to another row, another kind or another vault fails to open.
+final class RecordSealer {
+    /// The largest plaintext a record may have; larger ciphertexts are refused before decryption.
+    static let maximumPlaintextByteCount = 64 * 1024
+
+    let keys: KeySchedule
+    /// Guarded scratch memory for plaintexts, reused for every record (callers are serialised by the vault).
+    private let scratch: SecretBytes
+
+    init(keys: KeySchedule) throws(VaultError) {
+        self.keys = keys
+        self.scratch = try SecretBytes(count: Self.maximumPlaintextByteCount)
+    }
+
+    /// Seals the plaintext that `encode` writes, under the record key for (`kind`, `identity`).
+    func seal(
+        kind: RecordKind,
+        identity: [UInt8],
+        encode: (inout ByteWriter) throws(VaultError) -> Void
+    ) throws(VaultError) -> SealedRecord {
+        let tag = keys.tag(kind: kind, identity: identity)
+        let key = keys.recordKey(kind: kind, tag: tag)
+        defer { scratch.wipe() }
+        let sealed = try scratch.withUnsafeMutableBytes { (buffer) throws(VaultError) in
+            var writer = ByteWriter(buffer)
+            try encode(&writer)
+            return SecretBox.seal(writer.written, key: key)
+        }
+        return SealedRecord(
+            tag: tag,
+            maskedKind: kind.rawValue ^ keys.mask(tag: tag),
+            nonce: sealed.nonce,
+            ciphertext: sealed.ciphertext
+        )
+    }
+
+    /// Opens and decodes a record.
+    /// - Throws: ``VaultError/Code/tampered`` naming the kind when authentication fails;
+    ///   ``VaultError/Code/corrupt`` for malformed lengths.
+    func open(_ record: SealedRecord) throws(VaultError) -> (kind: RecordKind, decoded: RecordCodec.Decoded) {
+        guard record.tag.count == 32 else {
+            throw VaultError(.corrupt, "a record has a \(record.tag.count)-byte tag (expected 32)")
+        }
+        guard let kind = RecordKind(rawValue: record.maskedKind ^ keys.mask(tag: record.tag)) else {
+            throw VaultError(.tampered, "a record's kind does not authenticate (row altered or moved)")
+        }
+        guard record.nonce.count == SecretBox.nonceByteCount,
+            record.ciphertext.count >= SecretBox.macByteCount,
+            record.ciphertext.count <= Self.maximumPlaintextByteCount + SecretBox.macByteCount
+        else {
+            throw VaultError(.corrupt, "a \(kind) record has a nonce or ciphertext of invalid length", recordKind: kind)
+        }
+        let key = keys.recordKey(kind: kind, tag: record.tag)
+        defer { scratch.wipe() }
+        let plaintextCount = record.ciphertext.count - SecretBox.macByteCount
+        return try scratch.withUnsafeMutableBytes { (buffer) throws(VaultError) in
+            let output = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<plaintextCount])
+            let opened = record.ciphertext.withUnsafeBytes { ciphertext in
+                record.nonce.withUnsafeBytes { SecretBox.open(ciphertext, nonce: $0, key: key, into: output) }
+            }
+            guard opened else {
+                throw VaultError(.tampered, "a \(kind) record failed authentication", recordKind: kind)
+            }
+            return (kind, try RecordCodec.decode(kind: kind, from: UnsafeRawBufferPointer(output)))
+        }
+    }
+}

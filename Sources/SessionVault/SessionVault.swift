@@ -1,0 +1,735 @@
+import Logging
+import Synchronization
+
+/// A Telegram session sealed at rest: every value is encrypted with libsodium `crypto_secretbox`
+/// under a data key that only the passphrase (or a recovery key) unwraps.
+///
+/// ```swift
+/// let passphrase = try PassphraseSource.environment().read()
+/// let vault = try await SessionVault.open(at: "bot", passphrase: passphrase)   // bot.session
+/// var session = try await vault.load() ?? Session()
+/// session.dataCenters = [DataCenter(id: 2, ipv4: Endpoint(host: "149.154.167.51", port: 443), authKey: key)]
+/// try await vault.save(session)
+/// try await vault.saveUpdateState(pts: 100, qts: 0, date: 1_700_000_000, seq: 1)   // hot path
+/// try await vault.close()
+/// ```
+///
+/// Opening authenticates everything (header, every record and the record set) before returning; a
+/// failed open returns nothing partial. Every save is one durable transaction. One opener at a time:
+/// a second gets ``VaultError/Code/inUse`` naming the holder's pid. When libsqlite3 cannot be loaded,
+/// the vault is memory-only (``storageKind`` is ``StorageKind/memory``) unless the configuration
+/// says ``Configuration/FallbackPolicy/fail``.
+public actor SessionVault: SessionStorage {
+    /// Where this vault keeps its records.
+    public nonisolated let storageKind: StorageKind
+    /// The resolved file path, or nil for a vault that was opened in memory.
+    public nonisolated let path: String?
+
+    let configuration: Configuration
+    private var store: (any RecordStore)?
+    private var sealer: RecordSealer?
+    private var header: StoredHeader
+    private var keyslots: [StoredKeyslot]
+    private var current: Session
+    private var storedRecordCount: UInt64
+    private var setSum: RecordSetSum
+    private var isBusy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(storageKind: StorageKind, path: String?, configuration: Configuration, parts: sending Parts) {
+        self.storageKind = storageKind
+        self.path = path
+        self.configuration = configuration
+        self.store = parts.store
+        self.sealer = parts.unlocked.sealer
+        self.header = parts.unlocked.header
+        self.keyslots = parts.unlocked.keyslots
+        self.current = parts.unlocked.state.session
+        self.storedRecordCount = parts.unlocked.state.recordCount
+        self.setSum = parts.unlocked.state.setSum
+    }
+
+    /// Everything an open vault owns, handed to the actor in one piece.
+    struct Parts {
+        var store: any RecordStore
+        var unlocked: Unlocked
+    }
+
+    /// What ``assemble(records:sealer:)`` reads back from the records.
+    struct LoadedState {
+        var session: Session
+        var recordCount: UInt64
+        var setSum: RecordSetSum
+    }
+
+    /// How a keyslot is unlocked.
+    enum Unlock {
+        case passphrase(Passphrase)
+        case recoveryKey(RecoveryKey)
+    }
+
+    // MARK: - Opening
+
+    /// Opens (or creates, per ``Configuration/mode``) the vault at `path`.
+    ///
+    /// - Parameters:
+    ///   - path: A file path, relative to the current directory; `.session` is appended when it has no
+    ///     extension. Nil opens a memory-only vault.
+    ///   - passphrase: The passphrase that unlocks (or will lock) the vault. Ignored for memory-only vaults.
+    ///   - configuration: Mode, KDF profile, fallback policy, durability and lock wait.
+    /// - Returns: An open vault whose session is loaded and fully authenticated.
+    /// - Throws: ``VaultError`` — ``VaultError/Code/wrongPassphrase``, ``VaultError/Code/tampered``,
+    ///   ``VaultError/Code/notAVault``, ``VaultError/Code/corrupt``, ``VaultError/Code/inUse``,
+    ///   ``VaultError/Code/kdfParametersOutOfBounds``, ``VaultError/Code/sqliteUnavailable``, …
+    public static func open(
+        at path: String?,
+        passphrase: Passphrase,
+        configuration: Configuration = Configuration()
+    ) async throws(VaultError) -> SessionVault {
+        try await open(location: path, unlock: .passphrase(passphrase), configuration: configuration)
+    }
+
+    /// Opens an existing vault with its recovery key instead of the passphrase.
+    public static func open(
+        at path: String,
+        recoveryKey: RecoveryKey,
+        configuration: Configuration = Configuration()
+    ) async throws(VaultError) -> SessionVault {
+        var configuration = configuration
+        configuration.mode = .openExisting
+        return try await open(location: path, unlock: .recoveryKey(recoveryKey), configuration: configuration)
+    }
+
+    /// A new, empty, memory-only vault. Nothing it holds reaches disk or outlives the process.
+    public static func inMemory(configuration: Configuration = Configuration()) async throws(VaultError) -> SessionVault {
+        try makeMemoryVault(path: nil, configuration: configuration)
+    }
+
+    static func open(
+        location: String?,
+        unlock: Unlock,
+        configuration: Configuration
+    ) async throws(VaultError) -> SessionVault {
+        try Sodium.ensureInitialized()
+        guard let location else {
+            return try makeMemoryVault(path: nil, configuration: configuration)
+        }
+        let path = try VaultPath.resolve(location)
+        let library: SQLiteLibrary
+        switch SQLiteLibrary.load(path: configuration.sqliteLibraryPath) {
+        case .success(let loaded):
+            library = loaded
+        case .failure(let error):
+            guard configuration.fallback == .memory else { throw error }
+            configuration.logger.warning(
+                "libsqlite3 is unavailable; the vault is memory-only and nothing will be written to disk",
+                metadata: ["path": "\(path)", "reason": "\(error.message)"]
+            )
+            return try makeMemoryVault(path: path, configuration: configuration)
+        }
+        switch configuration.mode {
+        case .create:
+            guard case .passphrase(let passphrase) = unlock else {
+                throw VaultError(.invalidArgument, "a vault is created with a passphrase, not a recovery key")
+            }
+            return try await create(at: path, passphrase: passphrase, library: library, configuration: configuration)
+        case .openExisting:
+            return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration)
+        case .openOrCreate:
+            if try FileSystem.status(path) != nil {
+                return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration)
+            }
+            guard case .passphrase(let passphrase) = unlock else {
+                throw VaultError(.notFound, "\(path) does not exist")
+            }
+            do throws(VaultError) {
+                return try await create(at: path, passphrase: passphrase, library: library, configuration: configuration)
+            } catch where error.code == .alreadyExists {
+                // Another process created it between our check and our create.
+                return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration)
+            }
+        }
+    }
+
+    private static func create(
+        at path: String,
+        passphrase: Passphrase,
+        library: SQLiteLibrary,
+        configuration: Configuration
+    ) async throws(VaultError) -> SessionVault {
+        try configuration.kdf.validate(allowingTestParameters: configuration.allowsInsecureKDFParametersForTesting)
+        // All key material first: nothing touches the disk until the slow, fallible work is done.
+        let dataKey = try SecretBytes.random(count: KeyDerivation.keyByteCount)
+        let vaultID = Sodium.randomPublicBytes(count: 16)
+        let slot = try Keyslots.makePassphraseSlot(
+            number: 0,
+            passphrase: passphrase,
+            parameters: configuration.kdf,
+            dataKey: dataKey
+        )
+        let keys = try KeySchedule(dataKey: dataKey, vaultID: vaultID)
+        let sealer = try RecordSealer(keys: keys)
+        var header = StoredHeader(formatVersion: StoredHeader.currentFormatVersion, vaultID: vaultID, mac: [])
+        header.mac = keys.headerMAC(header: header, keyslots: [slot])
+        let manifest = try sealManifest(sealer: sealer, count: 0, sum: RecordSetSum())
+
+        let store = try await SQLiteRecordStore.create(
+            at: path,
+            library: library,
+            durability: configuration.durability,
+            lockWait: configuration.lockWait
+        )
+        do throws(VaultError) {
+            try store.commit(RecordTransaction(header: header, keyslots: [slot], upserts: [manifest]))
+        } catch {
+            try? store.destroy()
+            throw error
+        }
+        reportMemoryLocking(configuration.logger)
+        return SessionVault(
+            storageKind: .sqlite,
+            path: path,
+            configuration: configuration,
+            parts: Parts(
+                store: store,
+                unlocked: Unlocked(header: header, keyslots: [slot], sealer: sealer, state: LoadedState(session: Session(), recordCount: 0, setSum: RecordSetSum()))
+            )
+        )
+    }
+
+    private static func openExisting(
+        at path: String,
+        unlock: Unlock,
+        library: SQLiteLibrary,
+        configuration: Configuration
+    ) async throws(VaultError) -> SessionVault {
+        let store = try await SQLiteRecordStore.open(
+            at: path,
+            library: library,
+            durability: configuration.durability,
+            lockWait: configuration.lockWait
+        )
+        let unlocked: Unlocked
+        do throws(VaultError) {
+            unlocked = try await unlockAndLoad(store: store, unlock: unlock, configuration: configuration)
+        } catch {
+            try? store.close()
+            throw error
+        }
+        if let warning = store.permissionsWarning {
+            configuration.logger.warning("\(warning)")
+        }
+        return SessionVault(
+            storageKind: .sqlite,
+            path: path,
+            configuration: configuration,
+            parts: Parts(
+                store: store,
+                unlocked: unlocked
+            )
+        )
+    }
+
+    /// What a successful unlock yields.
+    struct Unlocked {
+        var header: StoredHeader
+        var keyslots: [StoredKeyslot]
+        var sealer: RecordSealer
+        var state: LoadedState
+    }
+
+    /// Reads, unlocks and authenticates a vault from any ``RecordStore``. Used by every backend.
+    static func unlockAndLoad(
+        store: any RecordStore,
+        unlock: Unlock,
+        configuration: Configuration
+    ) async throws(VaultError) -> Unlocked {
+        guard let header = try await store.readHeader() else {
+            throw VaultError(.corrupt, "the vault has no header row")
+        }
+        guard header.magic == StoredHeader.magic else {
+            throw VaultError(.notAVault, "the header magic is not 'sessionvault'")
+        }
+        guard header.formatVersion == StoredHeader.currentFormatVersion else {
+            throw VaultError(
+                .unsupportedFormatVersion,
+                "the vault uses format version \(header.formatVersion); this build reads version "
+                    + "\(StoredHeader.currentFormatVersion)"
+            )
+        }
+        guard header.vaultID.count == 16, header.mac.count == 32 else {
+            throw VaultError(.corrupt, "the header's vault id or MAC has the wrong length")
+        }
+        let keyslots = try await store.readKeyslots()
+        guard !keyslots.isEmpty else { throw VaultError(.corrupt, "the vault has no keyslots") }
+        let dataKey = try Keyslots.unlock(keyslots, with: unlock, configuration: configuration)
+        let keys = try KeySchedule(dataKey: dataKey, vaultID: header.vaultID)
+        guard constantTimeEqual(keys.headerMAC(header: header, keyslots: keyslots), header.mac) else {
+            throw VaultError(
+                .tampered,
+                "the vault header (format version, vault id or keyslot parameters) failed authentication"
+            )
+        }
+        let sealer = try RecordSealer(keys: keys)
+        let state = try assemble(records: try await store.readRecords(), sealer: sealer)
+        reportMemoryLocking(configuration.logger)
+        return Unlocked(header: header, keyslots: keyslots, sealer: sealer, state: state)
+    }
+
+    private static func makeMemoryVault(path: String?, configuration: Configuration) throws(VaultError) -> SessionVault {
+        try Sodium.ensureInitialized()
+        let dataKey = try SecretBytes.random(count: KeyDerivation.keyByteCount)
+        let vaultID = Sodium.randomPublicBytes(count: 16)
+        let keys = try KeySchedule(dataKey: dataKey, vaultID: vaultID)
+        let sealer = try RecordSealer(keys: keys)
+        var header = StoredHeader(formatVersion: StoredHeader.currentFormatVersion, vaultID: vaultID, mac: [])
+        header.mac = keys.headerMAC(header: header, keyslots: [])
+        let store = MemoryRecordStore()
+        try store.commit(
+            RecordTransaction(
+                header: header,
+                keyslots: [],
+                upserts: [try sealManifest(sealer: sealer, count: 0, sum: RecordSetSum())]
+            )
+        )
+        return SessionVault(
+            storageKind: .memory,
+            path: path,
+            configuration: configuration,
+            parts: Parts(
+                store: store,
+                unlocked: Unlocked(header: header, keyslots: [], sealer: sealer, state: LoadedState(session: Session(), recordCount: 0, setSum: RecordSetSum()))
+            )
+        )
+    }
+
+    private static let memoryLockWarning = Mutex(false)
+
+    /// Logs once per process when guarded memory could not be locked into RAM.
+    static func reportMemoryLocking(_ logger: Logger) {
+        guard SecretBytes.lockFailureCount > 0 else { return }
+        let first = memoryLockWarning.withLock { warned in
+            defer { warned = true }
+            return !warned
+        }
+        if first {
+            logger.warning(
+                "mlock failed for \(SecretBytes.lockFailureCount) guarded allocation(s): keys may reach swap (raise RLIMIT_MEMLOCK or disable swap)"
+            )
+        }
+    }
+
+    // MARK: - Loading and authenticating records
+
+    static func assemble(records: [SealedRecord], sealer: RecordSealer) throws(VaultError) -> LoadedState {
+        let keys = sealer.keys
+        var session = Session()
+        var dataCenters: [DataCenter.Identity: DataCenter] = [:]
+        var stateCore: (pts: Int32, qts: Int32, date: Int64, seq: Int32)?
+        var channels: [Int64: Int32] = [:]
+        var manifest: (count: UInt64, sum: [UInt8])?
+        var count: UInt64 = 0
+        var sum = RecordSetSum()
+        for record in records {
+            let (kind, decoded) = try sealer.open(record)
+            let expectedTag: [UInt8]
+            switch decoded {
+            case .manifest(let manifestCount, let manifestSum):
+                manifest = (manifestCount, manifestSum)
+                expectedTag = keys.tag(kind: .manifest, identity: [])
+            case .dataCenter(let dataCenter):
+                expectedTag = keys.tag(kind: .dataCenter, identity: RecordCodec.dataCenterIdentity(dataCenter.identity))
+                dataCenters[dataCenter.identity] = dataCenter
+            case .user(let user):
+                expectedTag = keys.tag(kind: .user, identity: [])
+                session.user = user
+            case .updateState(let pts, let qts, let date, let seq):
+                expectedTag = keys.tag(kind: .updateState, identity: [])
+                stateCore = (pts, qts, date, seq)
+            case .channelState(let id, let pts):
+                expectedTag = keys.tag(kind: .channelState, identity: RecordCodec.channelIdentity(id))
+                channels[id] = pts
+            case .sessionExtras(let apiID, let isTestMode, let takeoutID):
+                expectedTag = keys.tag(kind: .sessionExtras, identity: [])
+                session.apiID = apiID
+                session.isTestMode = isTestMode
+                session.takeoutID = takeoutID
+            }
+            guard record.tag == expectedTag else {
+                throw VaultError(.tampered, "a \(kind) record is stored under another record's tag", recordKind: kind)
+            }
+            if kind != .manifest {
+                count += 1
+                sum.add(keys.setElement(tag: record.tag))
+            }
+        }
+        guard let manifest else {
+            throw VaultError(.tampered, "the manifest record is missing", recordKind: .manifest)
+        }
+        guard manifest.count == count else {
+            throw VaultError(
+                .tampered,
+                "the vault holds \(count) records but its manifest lists \(manifest.count): rows were deleted or inserted",
+                recordKind: .manifest
+            )
+        }
+        guard constantTimeEqual(manifest.sum, sum.bytes) else {
+            throw VaultError(
+                .tampered,
+                "the set of records does not match the manifest: a row was replaced by another",
+                recordKind: .manifest
+            )
+        }
+        if let stateCore {
+            session.updateState = UpdateState(
+                pts: stateCore.pts,
+                qts: stateCore.qts,
+                date: stateCore.date,
+                seq: stateCore.seq,
+                channels: channels
+            )
+        } else if !channels.isEmpty {
+            throw VaultError(.corrupt, "channel states exist without an update state", recordKind: .channelState)
+        }
+        session.dataCenters = dataCenters.keys.sorted().map { dataCenters[$0]! }
+        return LoadedState(session: session, recordCount: count, setSum: sum)
+    }
+
+    static func sealManifest(sealer: RecordSealer, count: UInt64, sum: RecordSetSum) throws(VaultError) -> SealedRecord {
+        try sealer.seal(kind: .manifest, identity: []) { (writer) throws(VaultError) in
+            try RecordCodec.encodeManifest(count: count, sum: sum.bytes, into: &writer)
+        }
+    }
+
+    // MARK: - SessionStorage
+
+    /// The stored session, or nil when nothing was saved yet. Already authenticated at open.
+    public func load() async throws(VaultError) -> Session? {
+        try checkOpen()
+        return current.isEmpty ? nil : current
+    }
+
+    /// Replaces the stored session in one durable transaction. Only records whose content changed
+    /// are re-sealed and written; the manifest is rewritten only when records are added or removed.
+    /// - Throws: ``VaultError/Code/invalidArgument`` for duplicate or invalid data centers.
+    public func save(_ session: Session) async throws(VaultError) {
+        try await exclusive { () throws(VaultError) in
+            let sealer = try requireSealer()
+            var changes = RecordChanges()
+            let keys = sealer.keys
+
+            // Data centers.
+            var newByIdentity: [DataCenter.Identity: DataCenter] = [:]
+            for dataCenter in session.dataCenters {
+                guard newByIdentity.updateValue(dataCenter, forKey: dataCenter.identity) == nil else {
+                    throw VaultError(
+                        .invalidArgument,
+                        "data center \(dataCenter.id)\(dataCenter.isMediaOnly ? " (media)" : "") appears twice"
+                    )
+                }
+            }
+            let oldByIdentity = Dictionary(uniqueKeysWithValues: current.dataCenters.map { ($0.identity, $0) })
+            for (identity, dataCenter) in newByIdentity where oldByIdentity[identity] != dataCenter {
+                changes.upsert(try sealDataCenter(dataCenter, sealer: sealer), isNew: oldByIdentity[identity] == nil)
+            }
+            for identity in oldByIdentity.keys where newByIdentity[identity] == nil {
+                changes.delete(keys.tag(kind: .dataCenter, identity: RecordCodec.dataCenterIdentity(identity)))
+            }
+
+            // User.
+            if session.user != current.user {
+                if let user = session.user {
+                    let record = try sealer.seal(kind: .user, identity: []) { (writer) throws(VaultError) in
+                        try RecordCodec.encode(user, into: &writer)
+                    }
+                    changes.upsert(record, isNew: current.user == nil)
+                } else {
+                    changes.delete(keys.tag(kind: .user, identity: []))
+                }
+            }
+
+            // Update state and channels.
+            let oldState = current.updateState
+            if let state = session.updateState {
+                if oldState == nil || oldState!.pts != state.pts || oldState!.qts != state.qts
+                    || oldState!.date != state.date || oldState!.seq != state.seq
+                {
+                    changes.upsert(
+                        try sealUpdateState(pts: state.pts, qts: state.qts, date: state.date, seq: state.seq, sealer: sealer),
+                        isNew: oldState == nil
+                    )
+                }
+                let oldChannels = oldState?.channels ?? [:]
+                for (channel, pts) in state.channels where oldChannels[channel] != pts {
+                    changes.upsert(
+                        try sealChannelState(channelID: channel, pts: pts, sealer: sealer),
+                        isNew: oldChannels[channel] == nil
+                    )
+                }
+                for channel in oldChannels.keys where state.channels[channel] == nil {
+                    changes.delete(keys.tag(kind: .channelState, identity: RecordCodec.channelIdentity(channel)))
+                }
+            } else if let oldState {
+                changes.delete(keys.tag(kind: .updateState, identity: []))
+                for channel in oldState.channels.keys {
+                    changes.delete(keys.tag(kind: .channelState, identity: RecordCodec.channelIdentity(channel)))
+                }
+            }
+
+            // Extras.
+            let hasExtras = session.apiID != nil || session.isTestMode || session.takeoutID != nil
+            let hadExtras = current.apiID != nil || current.isTestMode || current.takeoutID != nil
+            if hasExtras,
+                session.apiID != current.apiID || session.isTestMode != current.isTestMode
+                    || session.takeoutID != current.takeoutID
+            {
+                let record = try sealer.seal(kind: .sessionExtras, identity: []) { (writer) throws(VaultError) in
+                    try RecordCodec.encodeSessionExtras(
+                        apiID: session.apiID,
+                        isTestMode: session.isTestMode,
+                        takeoutID: session.takeoutID,
+                        into: &writer
+                    )
+                }
+                changes.upsert(record, isNew: !hadExtras)
+            } else if !hasExtras && hadExtras {
+                changes.delete(keys.tag(kind: .sessionExtras, identity: []))
+            }
+
+            var saved = session
+            saved.dataCenters = newByIdentity.keys.sorted().map { newByIdentity[$0]! }
+            try await commit(changes, producing: saved)
+        }
+    }
+
+    /// Hot path: persists the account-wide update state (one sealed row, one transaction).
+    public func saveUpdateState(pts: Int32, qts: Int32, date: Int64, seq: Int32) async throws(VaultError) {
+        try await exclusive { () throws(VaultError) in
+            let sealer = try requireSealer()
+            var changes = RecordChanges()
+            changes.upsert(
+                try sealUpdateState(pts: pts, qts: qts, date: date, seq: seq, sealer: sealer),
+                isNew: current.updateState == nil
+            )
+            var next = current
+            next.updateState = UpdateState(
+                pts: pts,
+                qts: qts,
+                date: date,
+                seq: seq,
+                channels: current.updateState?.channels ?? [:]
+            )
+            try await commit(changes, producing: next)
+        }
+    }
+
+    /// Hot path: persists one channel's pts (one sealed row, one transaction). When no update state
+    /// was saved yet, an all-zero one is created in the same transaction.
+    public func saveChannelState(channelID: Int64, pts: Int32) async throws(VaultError) {
+        try await exclusive { () throws(VaultError) in
+            let sealer = try requireSealer()
+            var changes = RecordChanges()
+            var state = current.updateState ?? UpdateState(pts: 0, qts: 0, date: 0, seq: 0)
+            if current.updateState == nil {
+                changes.upsert(try sealUpdateState(pts: 0, qts: 0, date: 0, seq: 0, sealer: sealer), isNew: true)
+            }
+            changes.upsert(
+                try sealChannelState(channelID: channelID, pts: pts, sealer: sealer),
+                isNew: state.channels[channelID] == nil
+            )
+            state.channels[channelID] = pts
+            var next = current
+            next.updateState = state
+            try await commit(changes, producing: next)
+        }
+    }
+
+    /// Hot path: persists one data center entry (one sealed row, one transaction).
+    public func saveDataCenter(_ dataCenter: DataCenter) async throws(VaultError) {
+        try await exclusive { () throws(VaultError) in
+            let sealer = try requireSealer()
+            var changes = RecordChanges()
+            let existing = current.dataCenters.firstIndex { $0.identity == dataCenter.identity }
+            changes.upsert(try sealDataCenter(dataCenter, sealer: sealer), isNew: existing == nil)
+            var next = current
+            if let existing {
+                next.dataCenters[existing] = dataCenter
+            } else {
+                next.dataCenters.append(dataCenter)
+                next.dataCenters.sort { $0.identity < $1.identity }
+            }
+            try await commit(changes, producing: next)
+        }
+    }
+
+    /// Commits, checkpoints the WAL with truncation, releases the lock and wipes the keys. Closing
+    /// twice is harmless; every other call after closing throws ``VaultError/Code/closed``.
+    public func close() async throws(VaultError) {
+        await acquire()
+        defer { release() }
+        guard let store else { return }
+        self.store = nil
+        wipeInMemoryState()
+        try await store.close()
+    }
+
+    /// Removes the vault file, its `-wal`/`-shm`/`-journal` files and its lock file, and closes the vault.
+    public func delete() async throws(VaultError) {
+        await acquire()
+        defer { release() }
+        guard let store else { throw VaultError(.closed, "the vault is closed") }
+        self.store = nil
+        wipeInMemoryState()
+        try await store.destroy()
+    }
+
+    // MARK: - Inspection
+
+    /// The format version of the open vault.
+    public var formatVersion: UInt32 { header.formatVersion }
+
+    /// The kinds of the vault's keyslots, in slot order (never their contents).
+    public var keyslotKinds: [StoredKeyslot.Kind] { keyslots.compactMap(\.kind) }
+
+    /// The Argon2id parameters of the first passphrase keyslot (nil for memory-only vaults).
+    public var kdfParameters: KDFParameters? {
+        keyslots.first { $0.kind == .passphrase }?.kdfParameters
+    }
+
+    /// How many sealed records the vault holds, besides its manifest.
+    public var recordCount: Int { Int(storedRecordCount) }
+
+    /// Whether every guarded allocation in this process is locked into RAM (`mlock` never failed).
+    public nonisolated var isMemoryLocked: Bool { SecretBytes.lockFailureCount == 0 }
+
+    /// Whether ``close()`` or ``delete()`` was called.
+    public var isClosed: Bool { store == nil }
+
+    // MARK: - Internals
+
+    func checkOpen() throws(VaultError) {
+        if store == nil { throw VaultError(.closed, "the vault is closed") }
+    }
+
+    func requireSealer() throws(VaultError) -> RecordSealer {
+        guard store != nil, let sealer else { throw VaultError(.closed, "the vault is closed") }
+        return sealer
+    }
+
+    func requireStore() throws(VaultError) -> any RecordStore {
+        guard let store else { throw VaultError(.closed, "the vault is closed") }
+        return store
+    }
+
+    private func wipeInMemoryState() {
+        sealer = nil
+        current = Session()
+        storedRecordCount = 0
+        setSum = RecordSetSum()
+    }
+
+    /// Applies `changes` (plus a new manifest when the record set changed) in one store transaction,
+    /// then adopts `session` as the current state. On failure nothing in memory changes.
+    private func commit(_ changes: RecordChanges, producing session: Session) async throws(VaultError) {
+        guard !changes.isEmpty else {
+            current = session
+            return
+        }
+        let sealer = try requireSealer()
+        var count = storedRecordCount
+        var sum = setSum
+        for tag in changes.addedTags {
+            count += 1
+            sum.add(sealer.keys.setElement(tag: tag))
+        }
+        for tag in changes.deletions {
+            count -= 1
+            sum.subtract(sealer.keys.setElement(tag: tag))
+        }
+        var upserts = changes.upserts
+        if count != storedRecordCount || sum != setSum {
+            upserts.append(try Self.sealManifest(sealer: sealer, count: count, sum: sum))
+        }
+        try await requireStore().commit(RecordTransaction(upserts: upserts, deletions: changes.deletions))
+        current = session
+        storedRecordCount = count
+        setSum = sum
+    }
+
+    func replaceKeyMaterial(header: StoredHeader, keyslots: [StoredKeyslot], sealer: RecordSealer?) {
+        self.header = header
+        self.keyslots = keyslots
+        if let sealer { self.sealer = sealer }
+    }
+
+    var currentHeader: StoredHeader { header }
+    var currentKeyslots: [StoredKeyslot] { keyslots }
+    var currentSession: Session { current }
+
+    private func sealDataCenter(_ dataCenter: DataCenter, sealer: RecordSealer) throws(VaultError) -> SealedRecord {
+        try sealer.seal(kind: .dataCenter, identity: RecordCodec.dataCenterIdentity(dataCenter.identity)) {
+            (writer) throws(VaultError) in try RecordCodec.encode(dataCenter, into: &writer)
+        }
+    }
+
+    private func sealUpdateState(
+        pts: Int32,
+        qts: Int32,
+        date: Int64,
+        seq: Int32,
+        sealer: RecordSealer
+    ) throws(VaultError) -> SealedRecord {
+        try sealer.seal(kind: .updateState, identity: []) { (writer) throws(VaultError) in
+            try RecordCodec.encodeUpdateState(pts: pts, qts: qts, date: date, seq: seq, into: &writer)
+        }
+    }
+
+    private func sealChannelState(channelID: Int64, pts: Int32, sealer: RecordSealer) throws(VaultError) -> SealedRecord {
+        try sealer.seal(kind: .channelState, identity: RecordCodec.channelIdentity(channelID)) {
+            (writer) throws(VaultError) in try RecordCodec.encodeChannelState(id: channelID, pts: pts, into: &writer)
+        }
+    }
+
+    /// Serialises operations: actor methods are re-entrant at `await`, and a save must not interleave
+    /// with another save's diff and commit.
+    func exclusive<R>(_ body: () async throws(VaultError) -> R) async throws(VaultError) -> R {
+        await acquire()
+        defer { release() }
+        try checkOpen()
+        return try await body()
+    }
+
+    private func acquire() async {
+        if !isBusy {
+            isBusy = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func release() {
+        if waiters.isEmpty {
+            isBusy = false
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}
+
+/// Pending record changes of one save.
+struct RecordChanges {
+    var upserts: [SealedRecord] = []
+    var addedTags: [[UInt8]] = []
+    var deletions: [[UInt8]] = []
+
+    var isEmpty: Bool { upserts.isEmpty && deletions.isEmpty }
+
+    mutating func upsert(_ record: SealedRecord, isNew: Bool) {
+        upserts.append(record)
+        if isNew { addedTags.append(record.tag) }
+    }
+
+    mutating func delete(_ tag: [UInt8]) {
+        deletions.append(tag)
+    }
+}

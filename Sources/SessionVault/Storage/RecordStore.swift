@@ -1,0 +1,27 @@
+/// A storage backend: a small, crypto-free store of sealed records, one header and its keyslots.
+///
+/// Sealing happens above this protocol, in ``SessionVault``; a backend only ever sees tags, masked
+/// kinds, nonces and ciphertexts, so a new backend (PostgreSQL, a key-value store…) never touches
+/// cryptography. ``SessionVault`` calls a store from one task at a time.
+///
+/// Requirements:
+/// - ``commit(_:)`` applies a whole ``RecordTransaction`` or nothing, durably, before returning.
+/// - Reads return exactly what the last successful commit wrote.
+/// - ``close()`` releases every resource (and any lock); later calls may fail.
+/// - ``destroy()`` removes every trace of the vault from the backend.
+public protocol RecordStore: AnyObject {
+    /// What kind of storage this is.
+    var storageKind: StorageKind { get }
+    /// The stored header, or nil when the store holds no vault yet.
+    func readHeader() async throws(VaultError) -> StoredHeader?
+    /// The stored keyslots, ordered by slot number.
+    func readKeyslots() async throws(VaultError) -> [StoredKeyslot]
+    /// Every stored record, in any order.
+    func readRecords() async throws(VaultError) -> [SealedRecord]
+    /// Applies `transaction` atomically and durably.
+    func commit(_ transaction: RecordTransaction) async throws(VaultError)
+    /// Flushes and releases the store.
+    func close() async throws(VaultError)
+    /// Removes everything the store holds, including files and locks, and releases it.
+    func destroy() async throws(VaultError)
+}

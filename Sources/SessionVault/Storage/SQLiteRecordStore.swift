@@ -1,0 +1,447 @@
+internal import CSQLite
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The file backend: sealed records in a SQLite database, WAL journal, one opener at a time.
+///
+/// The file (and SQLite's `-wal`, which inherits its mode) is created `0600`. `secure_delete` is on,
+/// so replaced ciphertexts are overwritten rather than left in free pages. The connection runs in
+/// `EXCLUSIVE` locking mode behind ``VaultFileLock``, so no `-shm` file is ever created.
+/// Schema and layout: `docs/FORMAT.md`.
+public final class SQLiteRecordStore: RecordStore {
+    /// `PRAGMA application_id` of every vault: the ASCII bytes `SVLT`.
+    public static let applicationID: Int64 = 0x5356_4C54
+
+    /// How hard each commit pushes to stable storage.
+    public enum Durability: String, Sendable, Hashable {
+        /// `synchronous=FULL`: every commit syncs the WAL; a power cut loses no committed save.
+        case full
+        /// `synchronous=NORMAL`: faster; always consistent, but a power cut may lose the last saves.
+        case normal
+    }
+
+    /// The path of the database file.
+    public let path: String
+    /// Set when an existing file was readable or writable by group or others.
+    public private(set) var permissionsWarning: String?
+    private let connection: SQLiteConnection
+    private var lock: VaultFileLock?
+
+    private init(path: String, connection: SQLiteConnection, lock: VaultFileLock) {
+        self.path = path
+        self.connection = connection
+        self.lock = lock
+    }
+
+    /// ``StorageKind/sqlite``.
+    public var storageKind: StorageKind { .sqlite }
+
+    /// The loaded SQLite version, e.g. `3.40.1`.
+    public var sqliteVersion: String { connection.library.version }
+
+    static let schema = """
+        CREATE TABLE sv_header (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            magic BLOB NOT NULL,
+            format_version INTEGER NOT NULL,
+            vault_id BLOB NOT NULL,
+            mac BLOB NOT NULL
+        ) STRICT;
+        CREATE TABLE sv_keyslot (
+            slot INTEGER PRIMARY KEY,
+            kind INTEGER NOT NULL,
+            kdf INTEGER NOT NULL,
+            opslimit INTEGER NOT NULL,
+            memlimit INTEGER NOT NULL,
+            salt BLOB NOT NULL,
+            nonce BLOB NOT NULL,
+            wrapped_key BLOB NOT NULL
+        ) STRICT;
+        CREATE TABLE sv_record (
+            tag BLOB PRIMARY KEY,
+            kind INTEGER NOT NULL,
+            nonce BLOB NOT NULL,
+            ciphertext BLOB NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        """
+
+    /// The files a vault at `path` may own.
+    static func companionPaths(of path: String) -> [String] {
+        [path + "-wal", path + "-shm", path + "-journal"]
+    }
+
+    /// The lock file of a vault at `path`.
+    static func lockPath(of path: String) -> String { path + "-lock" }
+
+    /// Creates a new, empty vault database at `path`, which must not exist.
+    static func create(
+        at path: String,
+        library: SQLiteLibrary,
+        durability: Durability,
+        lockWait: Duration
+    ) async throws(VaultError) -> SQLiteRecordStore {
+        try checkParentDirectory(of: path)
+        if try FileSystem.status(path) != nil {
+            throw VaultError(.alreadyExists, "\(path) already exists")
+        }
+        let lock = try await VaultFileLock.acquire(path: lockPath(of: path), vaultPath: path, wait: lockWait)
+        do throws(VaultError) {
+            // Re-check under the lock: another creator may have won the race.
+            if try FileSystem.status(path) != nil {
+                throw VaultError(.alreadyExists, "\(path) already exists")
+            }
+            for companion in companionPaths(of: path) { FileSystem.removeIfPresent(companion) }
+            try FileSystem.createExclusive(path)
+        } catch {
+            lock.removeFileAndRelease()
+            throw error
+        }
+        do throws(VaultError) {
+            let connection = try SQLiteConnection(path: path, library: library)
+            let store = SQLiteRecordStore(path: path, connection: connection, lock: lock)
+            do throws(VaultError) {
+                try store.configure(durability: durability)
+                try connection.transaction { () throws(VaultError) in
+                    try connection.execute("PRAGMA application_id = \(applicationID)")
+                    try connection.execute(schema)
+                }
+                FileSystem.syncDirectory(of: path)
+                return store
+            } catch {
+                try? connection.close()
+                throw error
+            }
+        } catch {
+            removeFiles(of: path)
+            lock.removeFileAndRelease()
+            throw error
+        }
+    }
+
+    /// Opens an existing vault database at `path`.
+    static func open(
+        at path: String,
+        library: SQLiteLibrary,
+        durability: Durability,
+        lockWait: Duration
+    ) async throws(VaultError) -> SQLiteRecordStore {
+        try checkExistingFile(path)
+        let lock = try await VaultFileLock.acquire(path: lockPath(of: path), vaultPath: path, wait: lockWait)
+        do throws(VaultError) {
+            guard let info = try FileSystem.status(path) else {
+                throw VaultError(.notFound, "\(path) does not exist")
+            }
+            let connection = try SQLiteConnection(path: path, library: library)
+            let store = SQLiteRecordStore(path: path, connection: connection, lock: lock)
+            do throws(VaultError) {
+                try store.configure(durability: durability)
+                try store.checkIdentity()
+            } catch {
+                try? connection.close()
+                throw error
+            }
+            let mode = FileSystem.permissions(info)
+            if mode & 0o077 != 0 {
+                store.permissionsWarning =
+                    "\(path) has mode \(String(mode, radix: 8)); group or others can access it (expected 600)"
+            }
+            return store
+        } catch {
+            lock.release()
+            throw error
+        }
+    }
+
+    private static func checkParentDirectory(of path: String) throws(VaultError) {
+        let directory = FileSystem.directoryName(of: path)
+        guard let info = try FileSystem.status(directory) else {
+            throw VaultError(.notFound, "the directory \(directory) does not exist")
+        }
+        guard FileSystem.isDirectory(info) || (info.st_mode & S_IFMT) == S_IFLNK else {
+            throw VaultError(.invalidArgument, "\(directory) is not a directory")
+        }
+    }
+
+    /// Cheap checks before taking the lock: exists, is a regular file, non-empty, starts like SQLite.
+    private static func checkExistingFile(_ path: String) throws(VaultError) {
+        guard let info = try FileSystem.status(path) else {
+            throw VaultError(.notFound, "\(path) does not exist")
+        }
+        if FileSystem.isDirectory(info) {
+            throw VaultError(.invalidArgument, "\(path) is a directory, not a vault file")
+        }
+        guard FileSystem.isRegularFile(info) else {
+            throw VaultError(.invalidArgument, "\(path) is not a regular file")
+        }
+        guard info.st_size > 0 else {
+            throw VaultError(.notAVault, "\(path) is empty (0 bytes)")
+        }
+        let prefix = try FileSystem.readPrefix(path, count: 100)
+        let sqliteMagic = Array("SQLite format 3".utf8) + [0]
+        guard prefix.count >= 16, Array(prefix.prefix(16)) == sqliteMagic else {
+            throw VaultError(.notAVault, "\(path) is not a SQLite database (\(info.st_size) bytes)")
+        }
+        guard prefix.count == 100 else {
+            throw VaultError(.corrupt, "\(path) is truncated (\(info.st_size) bytes)")
+        }
+        // Bytes 16-17: page size (1 means 65536); bytes 28-31: database size in pages.
+        let pageSize = Int(prefix[16]) << 8 | Int(prefix[17])
+        let pages = Int(prefix[28]) << 24 | Int(prefix[29]) << 16 | Int(prefix[30]) << 8 | Int(prefix[31])
+        let expected = (pageSize == 1 ? 65536 : pageSize) * pages
+        // The in-header size is valid only when the change counter (24-27) equals version-valid-for (92-95).
+        let sizeIsValid = prefix[24..<28] == prefix[92..<96]
+        let hasWAL = ((try? FileSystem.status(path + "-wal")) ?? nil) != nil
+        if sizeIsValid && !hasWAL && pages > 0 && Int(info.st_size) < expected {
+            throw VaultError(.corrupt, "\(path) is truncated (\(info.st_size) of \(expected) bytes)")
+        }
+    }
+
+    private func configure(durability: Durability) throws(VaultError) {
+        try connection.execute("PRAGMA locking_mode = EXCLUSIVE")
+        let mode = try connection.text("PRAGMA journal_mode = WAL")
+        guard mode?.lowercased() == "wal" else {
+            throw VaultError(.io, "SQLite refused WAL journal mode for \(path) (got \(mode ?? "nothing"))")
+        }
+        try connection.execute("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        try connection.execute("PRAGMA secure_delete = ON")
+        try connection.execute("PRAGMA trusted_schema = OFF")
+        try connection.execute("PRAGMA cell_size_check = ON")
+        try connection.execute("PRAGMA mmap_size = 0")
+        try connection.execute("PRAGMA temp_store = MEMORY")
+    }
+
+    /// Refuses files of other applications and vaults with missing tables.
+    private func checkIdentity() throws(VaultError) {
+        let applicationID = try connection.integer("PRAGMA application_id") ?? 0
+        guard applicationID == Self.applicationID else {
+            let tables = (try? tableNames()) ?? []
+            let seen = tables.isEmpty ? "no tables" : "tables \(tables.joined(separator: ", "))"
+            throw VaultError(.notAVault, "\(path) is a SQLite database of another application (\(seen))")
+        }
+        let tables = Set(try tableNames())
+        let required: Set = ["sv_header", "sv_keyslot", "sv_record"]
+        guard required.isSubset(of: tables) else {
+            throw VaultError(.corrupt, "\(path) lacks vault tables \(required.subtracting(tables).sorted())")
+        }
+    }
+
+    private func tableNames() throws(VaultError) -> [String] {
+        let statement = try connection.statement("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        defer { statement.reset() }
+        var names: [String] = []
+        while try statement.step() { names.append(statement.text(0) ?? "") }
+        return names
+    }
+
+    /// The header row, validated for types and lengths.
+    public func readHeader() throws(VaultError) -> StoredHeader? {
+        let statement = try connection.statement(
+            "SELECT magic, format_version, vault_id, mac FROM sv_header WHERE id = 1"
+        )
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        guard statement.columnType(0) == CSQLITE_BLOB, statement.columnType(1) == CSQLITE_INTEGER,
+            statement.columnType(2) == CSQLITE_BLOB, statement.columnType(3) == CSQLITE_BLOB
+        else { throw VaultError(.corrupt, "the vault header has values of the wrong type") }
+        let version = statement.int64(1)
+        guard (0...Int64(UInt32.max)).contains(version) else {
+            throw VaultError(.unsupportedFormatVersion, "the vault declares format version \(version)")
+        }
+        return StoredHeader(
+            magic: statement.blob(0),
+            formatVersion: UInt32(version),
+            vaultID: statement.blob(2),
+            mac: statement.blob(3)
+        )
+    }
+
+    /// The keyslot rows, validated for types.
+    public func readKeyslots() throws(VaultError) -> [StoredKeyslot] {
+        let statement = try connection.statement(
+            "SELECT slot, kind, kdf, opslimit, memlimit, salt, nonce, wrapped_key FROM sv_keyslot ORDER BY slot"
+        )
+        defer { statement.reset() }
+        var slots: [StoredKeyslot] = []
+        while try statement.step() {
+            for column in Int32(0)...4 where statement.columnType(column) != CSQLITE_INTEGER {
+                throw VaultError(.corrupt, "a keyslot has a value of the wrong type")
+            }
+            for column in Int32(5)...7 where statement.columnType(column) != CSQLITE_BLOB {
+                throw VaultError(.corrupt, "a keyslot has a value of the wrong type")
+            }
+            let slot = statement.int64(0)
+            let kind = statement.int64(1)
+            let kdf = statement.int64(2)
+            let ops = statement.int64(3)
+            let mem = statement.int64(4)
+            guard (0...255).contains(slot), (0...255).contains(kind), (0...255).contains(kdf), ops >= 0, mem >= 0 else {
+                throw VaultError(.corrupt, "a keyslot has an out-of-range number")
+            }
+            slots.append(
+                StoredKeyslot(
+                    slot: UInt8(slot),
+                    kindCode: UInt8(kind),
+                    kdfAlgorithmCode: UInt8(kdf),
+                    opsLimit: UInt64(ops),
+                    memLimit: UInt64(mem),
+                    salt: statement.blob(5),
+                    nonce: statement.blob(6),
+                    wrappedKey: statement.blob(7)
+                )
+            )
+            if slots.count > 64 { throw VaultError(.corrupt, "the vault has too many keyslots") }
+        }
+        return slots
+    }
+
+    /// Every record row, validated for types.
+    public func readRecords() throws(VaultError) -> [SealedRecord] {
+        let statement = try connection.statement("SELECT tag, kind, nonce, ciphertext FROM sv_record")
+        defer { statement.reset() }
+        var records: [SealedRecord] = []
+        while try statement.step() {
+            guard statement.columnType(0) == CSQLITE_BLOB, statement.columnType(1) == CSQLITE_INTEGER,
+                statement.columnType(2) == CSQLITE_BLOB, statement.columnType(3) == CSQLITE_BLOB
+            else { throw VaultError(.corrupt, "a record row has values of the wrong type") }
+            let kind = statement.int64(1)
+            guard (0...255).contains(kind) else { throw VaultError(.corrupt, "a record row has an invalid kind") }
+            records.append(
+                SealedRecord(
+                    tag: statement.blob(0),
+                    maskedKind: UInt8(kind),
+                    nonce: statement.blob(2),
+                    ciphertext: statement.blob(3)
+                )
+            )
+        }
+        return records
+    }
+
+    /// Applies the transaction in one `BEGIN IMMEDIATE … COMMIT`.
+    public func commit(_ transaction: RecordTransaction) throws(VaultError) {
+        try connection.transaction { () throws(VaultError) in
+            if let header = transaction.header {
+                let statement = try connection.statement(
+                    "INSERT OR REPLACE INTO sv_header (id, magic, format_version, vault_id, mac) VALUES (1, ?, ?, ?, ?)"
+                )
+                try header.magic.withBytes { (magic) throws(VaultError) in
+                    try header.vaultID.withBytes { (vaultID) throws(VaultError) in
+                        try header.mac.withBytes { (mac) throws(VaultError) in
+                            try statement.bind(magic, at: 1)
+                            try statement.bind(Int64(header.formatVersion), at: 2)
+                            try statement.bind(vaultID, at: 3)
+                            try statement.bind(mac, at: 4)
+                            try statement.run()
+                        }
+                    }
+                }
+            }
+            if let keyslots = transaction.keyslots {
+                try connection.statement("DELETE FROM sv_keyslot").run()
+                let statement = try connection.statement(
+                    "INSERT INTO sv_keyslot (slot, kind, kdf, opslimit, memlimit, salt, nonce, wrapped_key) "
+                        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                )
+                for slot in keyslots {
+                    try slot.salt.withBytes { (salt) throws(VaultError) in
+                        try slot.nonce.withBytes { (nonce) throws(VaultError) in
+                            try slot.wrappedKey.withBytes { (wrapped) throws(VaultError) in
+                                try statement.bind(Int64(slot.slot), at: 1)
+                                try statement.bind(Int64(slot.kindCode), at: 2)
+                                try statement.bind(Int64(slot.kdfAlgorithmCode), at: 3)
+                                try statement.bind(Int64(clamping: slot.opsLimit), at: 4)
+                                try statement.bind(Int64(clamping: slot.memLimit), at: 5)
+                                try statement.bind(salt, at: 6)
+                                try statement.bind(nonce, at: 7)
+                                try statement.bind(wrapped, at: 8)
+                                try statement.run()
+                            }
+                        }
+                    }
+                }
+            }
+            if transaction.replacesAllRecords {
+                try connection.statement("DELETE FROM sv_record").run()
+            }
+            if !transaction.deletions.isEmpty {
+                let statement = try connection.statement("DELETE FROM sv_record WHERE tag = ?")
+                for tag in transaction.deletions {
+                    try tag.withBytes { (tagBytes) throws(VaultError) in
+                        try statement.bind(tagBytes, at: 1)
+                        try statement.run()
+                    }
+                }
+            }
+            if !transaction.upserts.isEmpty {
+                let statement = try connection.statement(
+                    "INSERT OR REPLACE INTO sv_record (tag, kind, nonce, ciphertext) VALUES (?, ?, ?, ?)"
+                )
+                for record in transaction.upserts {
+                    try record.tag.withBytes { (tag) throws(VaultError) in
+                        try record.nonce.withBytes { (nonce) throws(VaultError) in
+                            try record.ciphertext.withBytes { (ciphertext) throws(VaultError) in
+                                try statement.bind(tag, at: 1)
+                                try statement.bind(Int64(record.maskedKind), at: 2)
+                                try statement.bind(nonce, at: 3)
+                                try statement.bind(ciphertext, at: 4)
+                                try statement.run()
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes freed pages and old WAL frames from disk: checkpoint, `VACUUM`, checkpoint with truncation.
+    /// Called after a key rotation or passphrase change so old ciphertexts and wrapped keys are gone.
+    public func purgeFreedSpace() throws(VaultError) {
+        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try connection.execute("VACUUM")
+        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+
+    /// `PRAGMA integrity_check`: `ok`, or SQLite's list of problems.
+    public func integrityCheck() throws(VaultError) -> [String] {
+        let statement = try connection.statement("PRAGMA integrity_check")
+        defer { statement.reset() }
+        var lines: [String] = []
+        while try statement.step() { lines.append(statement.text(0) ?? "") }
+        return lines
+    }
+
+    /// Checkpoints the WAL with truncation, closes the connection and releases the lock.
+    public func close() throws(VaultError) {
+        guard let lock else { return }
+        defer {
+            lock.release()
+            self.lock = nil
+        }
+        var firstError: VaultError?
+        do throws(VaultError) { try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)") } catch { firstError = error }
+        do throws(VaultError) { try connection.close() } catch { firstError = firstError ?? error }
+        if let firstError { throw firstError }
+    }
+
+    /// Closes the connection and removes the database, its WAL and journal files and the lock file.
+    public func destroy() throws(VaultError) {
+        try? connection.close()
+        Self.removeFiles(of: path)
+        if let lock {
+            lock.removeFileAndRelease()
+            self.lock = nil
+        } else {
+            FileSystem.removeIfPresent(Self.lockPath(of: path))
+        }
+        FileSystem.syncDirectory(of: path)
+    }
+
+    static func removeFiles(of path: String) {
+        FileSystem.removeIfPresent(path)
+        for companion in companionPaths(of: path) { FileSystem.removeIfPresent(companion) }
+    }
+}

@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The single-opener lock of a vault file: an exclusive `flock` on `<vault>-lock`, which holds the
+/// holder's pid as text so that a second opener can say who holds the vault.
+///
+/// `flock` locks belong to an open file description, so a second opener in the *same* process is
+/// refused just like one in another process. The lock dies with its holder (a killed process
+/// releases it), so a stale lock file never blocks anybody. The file is never unlinked while the
+/// vault exists (unlinking a lock file races with waiters); ``SQLiteRecordStore/destroy()`` removes it.
+final class VaultFileLock {
+    let path: String
+    private var descriptor: Int32
+
+    private init(path: String, descriptor: Int32) {
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit { release() }
+
+    /// Takes the lock, waiting up to `wait` for a holder to let go.
+    /// - Throws: ``VaultError/Code/inUse`` with the holder's pid, or ``VaultError/Code/io``.
+    static func acquire(path: String, vaultPath: String, wait: Duration) async throws(VaultError) -> VaultFileLock {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw FileSystem.error(errno, "cannot create the lock file for \(vaultPath)")
+        }
+        let deadline = ContinuousClock.now.advanced(by: wait)
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            guard code == EWOULDBLOCK || code == EINTR else {
+                close(descriptor)
+                throw FileSystem.error(code, "cannot lock \(vaultPath)")
+            }
+            if code == EWOULDBLOCK && ContinuousClock.now >= deadline {
+                let holder = await readHolder(descriptor)
+                close(descriptor)
+                let who = holder.map { "pid \($0)" } ?? "another opener"
+                throw VaultError(.inUse, "\(vaultPath) is in use by \(who)", holderPID: holder)
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        _ = fchmod(descriptor, 0o600)
+        let pidText = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pidText.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        return VaultFileLock(path: path, descriptor: descriptor)
+    }
+
+    /// Releases the lock (idempotent). The pid is cleared so the file names nobody.
+    func release() {
+        guard descriptor >= 0 else { return }
+        _ = ftruncate(descriptor, 0)
+        close(descriptor)  // closing the last descriptor of the description drops the flock
+        descriptor = -1
+    }
+
+    /// Unlinks the lock file while still holding the lock, then releases it.
+    func removeFileAndRelease() {
+        unlink(path)
+        release()
+    }
+
+    /// Reads the holder's pid; the holder writes it right after locking, so retry briefly.
+    private static func readHolder(_ descriptor: Int32) async -> Int32? {
+        for _ in 0..<25 {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+            let digits = buffer.prefix(max(count, 0)).prefix { $0 >= 0x30 && $0 <= 0x39 }
+            if count > 0, let pid = Int32(String(decoding: digits, as: UTF8.self)), pid > 0 {
+                return pid
+            }
+            try? await Task.sleep(for: .milliseconds(4))
+        }
+        return nil
+    }
+}
