@@ -24,11 +24,14 @@ let package = Package(
             name: "CSQLite",
             linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
+        // A few system calls that the Glibc module does not export (prctl).
+        .target(name: "CSystemShims"),
         .target(
             name: "SessionVault",
             dependencies: [
                 "CSodium",
                 "CSQLite",
+                "CSystemShims",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -51,7 +54,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system && target.name != "CSQLite" {
+for target in package.targets where target.type != .system && !["CSQLite", "CSystemShims"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

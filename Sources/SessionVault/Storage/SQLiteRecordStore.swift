@@ -37,6 +37,12 @@ public final class SQLiteRecordStore: RecordStore {
         self.lock = lock
     }
 
+    deinit {
+        // A store released without close() (for example a vault dropped without close()) still
+        // checkpoints, closes and releases its lock; every commit was already durable.
+        try? close()
+    }
+
     /// ``StorageKind/sqlite``.
     public var storageKind: StorageKind { .sqlite }
 

@@ -1,0 +1,33 @@
+# SessionVault — the two set-up commands on a fresh Debian/Ubuntu machine with the Swift toolchain:
+#   make demo   build and run the end-to-end demo
+#   make test   the whole test suite (what .ci/run runs)
+# Both install what is missing first (libsodium-dev libsqlite3-dev pkg-config, via apt-get).
+
+SWIFT ?= swift
+# CI builds with warnings as errors.
+STRICT := -Xswiftc -warnings-as-errors
+BIN := .build/debug/session-vault
+
+.PHONY: all deps build demo test test-unit test-cli clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build $(STRICT)
+
+demo: build
+	$(BIN) demo
+
+# The whole suite: strict build of everything, then every test, then the demo end to end
+# (on SQLite and forced memory-only).
+test: deps
+	$(SWIFT) build --build-tests $(STRICT)
+	$(SWIFT) test --skip-build
+	$(BIN) demo --saves 100
+	SESSION_VAULT_SQLITE_LIBRARY=/nonexistent/libsqlite3.so.0 $(BIN) demo --saves 100
+
+clean:
+	rm -rf .build

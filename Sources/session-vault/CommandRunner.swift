@@ -1,0 +1,55 @@
+import ArgumentParser
+import SessionVault
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs a subcommand body and turns a ``VaultError`` into a one-line message on stderr and the
+/// documented exit code. Nothing secret is ever in the message.
+enum CommandRunner {
+    static func run(_ body: () async throws -> Void) async throws {
+        ProcessHardening.disableCoreDumps()
+        do {
+            try await body()
+        } catch let error as VaultError {
+            FileHandleStderr.write("session-vault: \(error.message)\n")
+            throw ExitCode(ExitStatus.code(for: error.code))
+        }
+    }
+}
+
+/// Documented exit codes (see `session-vault --help` and README).
+enum ExitStatus {
+    static let ok: Int32 = 0
+    static let usage: Int32 = 64
+    static let wrongPassphrase: Int32 = 65
+    static let tampered: Int32 = 66
+    static let inUse: Int32 = 67
+    static let kdfOutOfBounds: Int32 = 68
+    static let sqliteUnavailable: Int32 = 69
+    static let io: Int32 = 74
+    static let auditFindings: Int32 = 70
+
+    static func code(for code: VaultError.Code) -> Int32 {
+        switch code {
+        case .wrongPassphrase: wrongPassphrase
+        case .tampered, .corrupt, .notAVault, .unsupportedFormatVersion: tampered
+        case .inUse: inUse
+        case .kdfParametersOutOfBounds: kdfOutOfBounds
+        case .sqliteUnavailable: sqliteUnavailable
+        case .invalidArgument, .alreadyExists, .notFound: usage
+        default: io
+        }
+    }
+}
+
+/// Unbuffered writes to standard error.
+enum FileHandleStderr {
+    static func write(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
