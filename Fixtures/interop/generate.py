@@ -263,7 +263,7 @@ def expected_facts(name: str) -> dict:
         s = t["self"]
         f["user"] = {"id": s["id"], "is_bot": None, "username": s["username"].lower(), "dc": t["dc_id"]}
         st = t["state"]
-        f["update_state"] = {"pts": st["pts"], "qts": st["qts"], "date": float(st["date"]), "seq": st["seq"]}
+        f["update_state"] = {"pts": st["pts"], "qts": st["qts"], "date": st["date"], "seq": st["seq"]}
         f["channels"] = [{"id": cid, "pts": pts} for cid, pts in sorted(t["channel_pts"].items())]
         peers = [_peer(s["id"], s["access_hash"], "user", s["username"].lower(), phone=s["phone"],
                        name=_telethon_display_name(s["first_name"], s["last_name"]))]

@@ -656,10 +656,18 @@ public actor SessionVault: SessionStorage {
         setSum = sum
     }
 
-    func replaceKeyMaterial(header: StoredHeader, keyslots: [StoredKeyslot], sealer: RecordSealer?) {
+    func replaceKeyMaterial(
+        header: StoredHeader,
+        keyslots: [StoredKeyslot],
+        sealer: RecordSealer?,
+        recordCount: UInt64?,
+        setSum: RecordSetSum?
+    ) {
         self.header = header
         self.keyslots = keyslots
         if let sealer { self.sealer = sealer }
+        if let recordCount { self.storedRecordCount = recordCount }
+        if let setSum { self.setSum = setSum }
     }
 
     var currentHeader: StoredHeader { header }

@@ -24,4 +24,12 @@ public protocol RecordStore: AnyObject {
     func close() async throws(VaultError)
     /// Removes everything the store holds, including files and locks, and releases it.
     func destroy() async throws(VaultError)
+    /// Makes sure replaced and deleted values are gone from the backend's storage (free pages,
+    /// journals). Called after a passphrase change or key rotation. The default does nothing.
+    func purgeFreedSpace() async throws(VaultError)
+}
+
+extension RecordStore {
+    /// Nothing to purge by default (memory stores keep no old values).
+    public func purgeFreedSpace() async throws(VaultError) {}
 }
