@@ -108,6 +108,7 @@ def key_sha256(key: bytes | None):
 
 DC2_IPV4 = "149.154.167.51"
 DC2_IPV6 = "2001:67c:4e8:f002::a"
+PYROGRAM_PROD_DC2 = DC2_IPV4  # Kurigram's PROD[2], used by its 6->7 migration
 
 # Telethon (both schema 7 and 8 files carry the same facts)
 TELETHON = {
@@ -344,8 +345,6 @@ def expected_facts(name: str) -> dict:
     return f
 
 
-PYROGRAM_PROD_DC2 = DC2_IPV4
-
 
 # ==========================================================================
 # Plain readers (stdlib only): what is really on disk
@@ -369,6 +368,16 @@ def sqlite_layout(conn) -> dict:
     return {"tables": tables, "indexes_and_triggers": other,
             "journal_mode": conn.execute("pragma journal_mode").fetchone()[0],
             "page_size": conn.execute("pragma page_size").fetchone()[0]}
+
+
+def _summarise_row(row: dict) -> dict:
+    """Row as stored, with BLOBs replaced by their length (no key material in the manifest)."""
+    return {k: ({"blob_bytes": len(v)} if isinstance(v, (bytes, bytearray)) else v) for k, v in row.items()}
+
+
+def _state_rows(conn) -> list:
+    return [dict(zip(("id", "pts", "qts", "date", "seq", "typeof_date"), r)) for r in conn.execute(
+        "select id, pts, qts, date, seq, typeof(date) from update_state order by id")]
 
 
 def _typeofs(conn, table, column):
@@ -442,6 +451,8 @@ def plain_telethon_sqlite(path: Path) -> tuple[dict, dict]:
         }
         if "tmp_auth_key" in s:
             on_disk["typeof"]["sessions.tmp_auth_key"] = _typeofs(conn, "sessions", "tmp_auth_key")
+        on_disk["sessions_row"] = _summarise_row(s)
+        on_disk["update_state_rows"] = _state_rows(conn)
         on_disk["entity_dates"] = sorted({e["date"] for e in ents})
         on_disk["self_row"] = self_row and {k: self_row[k] for k in ("id", "hash", "username", "phone", "name")}
         return {"schema_version": version, "facts": f, "on_disk": on_disk}, s
@@ -498,6 +509,9 @@ def plain_pyrogram_sqlite(path: Path) -> dict:
             "peers.type": _typeofs(conn, "peers", "type"),
             "peers.phone_number": _typeofs(conn, "peers", "phone_number"),
         }
+        on_disk["sessions_row"] = _summarise_row(s)
+        if "update_state" in tables:
+            on_disk["update_state_rows"] = _state_rows(conn)
         on_disk["peers_last_update_on"] = sorted({r[0] for r in conn.execute("select last_update_on from peers")})
         if "username" in peer_cols and "usernames" in tables:
             on_disk["legacy_peers_username_non_null"] = conn.execute(
@@ -646,7 +660,6 @@ def worker_telethon(job: str, out: Path) -> dict:
     from telethon.sessions import SQLiteSession, StringSession
     from telethon.crypto import AuthKey
     from telethon.tl import types
-    from telethon import utils
     from telethon._updates import MessageBox, SessionState, ChannelState, EntityCache
     from telethon.client import telegrambaseclient as tbc
     from telethon.client.telegrambaseclient import TelegramBaseClient
@@ -758,7 +771,6 @@ def worker_telethon(job: str, out: Path) -> dict:
     k = derive_key(t["key_label"])
     obs["authkey_key_id_signed_matches"] = (
         int.from_bytes(AuthKey(k).key_id.to_bytes(8, "little"), "little", signed=True) == key_id_signed(k))
-    _ = utils  # (imported so a missing module fails loudly)
     return result
 
 
@@ -932,7 +944,7 @@ def _diff(a, b, prefix=""):
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b)):
             out += _diff(x, y, f"{prefix}[{i}]")
-    elif a != b or type(a) is not type(b) and not (a is None or b is None):
+    elif a != b or type(a) is not type(b):  # strict: 1 != 1.0 != True here
         out.append(f"{prefix}: {a!r} != {b!r}")
     return out
 
@@ -1008,7 +1020,7 @@ def main(argv=None):
                 "notes": [
                     "auth_key_id = last 8 bytes of SHA-1(auth_key) as little-endian SIGNED int64 (= telethon AuthKey.key_id reinterpreted as signed).",
                     "Key material is never stored here: only key ids and sha256 of keys.",
-                    "Telethon update_state.date is stored as REAL (float) -> kept as a JSON float.",
+                    "Telethon binds update_state.date as a Python float (datetime.timestamp()) into a column declared INTEGER: SQLite stores integral values as INTEGER (the account row, whose date comes from Telegram) and fractional ones as REAL (channel rows, dated datetime.now() by the client). facts.update_state.date is the number as stored; on_disk.update_state_rows gives every row with typeof(date).",
                     "Telethon entities.phone has INTEGER affinity: '15551234567' is stored as the integer 15551234567; facts give phones as strings.",
                     "peers[].id is the id as stored (marked: users +id, chats -id, channels -(10**12+id)); Telethon channels[].id is the RAW channel id, Kurigram channels[].id is the MARKED id.",
                     "The Telethon self-user row (entities id 0, hash = own user id) is reported in facts.user and on_disk.self_row, not in peers.",
