@@ -35,10 +35,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What `session-vault bench` measures, including the identity-transform baseline.
+        .target(
+            name: "SessionVaultBenchmarks",
+            dependencies: ["SessionVault", "CSodium"]
+        ),
         .executableTarget(
             name: "session-vault",
             dependencies: [
                 "SessionVault",
+                "SessionVaultBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

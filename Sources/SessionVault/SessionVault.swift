@@ -155,7 +155,9 @@ public actor SessionVault: SessionStorage {
         at path: String,
         passphrase: Passphrase,
         library: SQLiteLibrary,
-        configuration: Configuration
+        configuration: Configuration,
+        cipher: any RecordCipher = SecretBoxCipher(),
+        magic: [UInt8] = StoredHeader.magic
     ) async throws(VaultError) -> SessionVault {
         try configuration.kdf.validate(allowingTestParameters: configuration.allowsInsecureKDFParametersForTesting)
         // All key material first: nothing touches the disk until the slow, fallible work is done.
@@ -168,8 +170,8 @@ public actor SessionVault: SessionStorage {
             dataKey: dataKey
         )
         let keys = try KeySchedule(dataKey: dataKey, vaultID: vaultID)
-        let sealer = try RecordSealer(keys: keys)
-        var header = StoredHeader(formatVersion: StoredHeader.currentFormatVersion, vaultID: vaultID, mac: [])
+        let sealer = try RecordSealer(keys: keys, cipher: cipher)
+        var header = StoredHeader(magic: magic, formatVersion: StoredHeader.currentFormatVersion, vaultID: vaultID, mac: [])
         header.mac = keys.headerMAC(header: header, keyslots: [slot])
         let manifest = try sealManifest(sealer: sealer, count: 0, sum: RecordSetSum())
 
@@ -194,6 +196,27 @@ public actor SessionVault: SessionStorage {
                 store: store,
                 unlocked: Unlocked(header: header, keyslots: [slot], sealer: sealer, state: LoadedState(session: Session(), recordCount: 0, setSum: RecordSetSum()))
             )
+        )
+    }
+
+    /// Creates a benchmark-only vault at `path` whose records go through `cipher` instead of
+    /// secretbox. Its header carries ``StoredHeader/benchmarkMagic``, so it can never be reopened and
+    /// is never a real vault. Used by `session-vault bench` to measure what sealing costs.
+    @_spi(Benchmark) public static func createBenchmarkOnlyVault(
+        at path: String,
+        passphrase: Passphrase,
+        cipher: any RecordCipher,
+        configuration: Configuration
+    ) async throws(VaultError) -> SessionVault {
+        try Sodium.ensureInitialized()
+        let library = try SQLiteLibrary.load(path: configuration.sqliteLibraryPath).get()
+        return try await create(
+            at: try VaultPath.resolve(path),
+            passphrase: passphrase,
+            library: library,
+            configuration: configuration,
+            cipher: cipher,
+            magic: StoredHeader.benchmarkMagic
         )
     }
 
@@ -498,7 +521,7 @@ public actor SessionVault: SessionStorage {
 
             var saved = session
             saved.dataCenters = newByIdentity.keys.sorted().map { newByIdentity[$0]! }
-            try await commit(changes, producing: saved)
+            try await commit(changes) { $0 = saved }
         }
     }
 
@@ -511,15 +534,16 @@ public actor SessionVault: SessionStorage {
                 try sealUpdateState(pts: pts, qts: qts, date: date, seq: seq, sealer: sealer),
                 isNew: current.updateState == nil
             )
-            var next = current
-            next.updateState = UpdateState(
-                pts: pts,
-                qts: qts,
-                date: date,
-                seq: seq,
-                channels: current.updateState?.channels ?? [:]
-            )
-            try await commit(changes, producing: next)
+            try await commit(changes) { session in
+                if session.updateState == nil {
+                    session.updateState = UpdateState(pts: pts, qts: qts, date: date, seq: seq)
+                } else {
+                    session.updateState!.pts = pts
+                    session.updateState!.qts = qts
+                    session.updateState!.date = date
+                    session.updateState!.seq = seq
+                }
+            }
         }
     }
 
@@ -529,18 +553,19 @@ public actor SessionVault: SessionStorage {
         try await exclusive { () throws(VaultError) in
             let sealer = try requireSealer()
             var changes = RecordChanges()
-            var state = current.updateState ?? UpdateState(pts: 0, qts: 0, date: 0, seq: 0)
             if current.updateState == nil {
                 changes.upsert(try sealUpdateState(pts: 0, qts: 0, date: 0, seq: 0, sealer: sealer), isNew: true)
             }
             changes.upsert(
                 try sealChannelState(channelID: channelID, pts: pts, sealer: sealer),
-                isNew: state.channels[channelID] == nil
+                isNew: current.updateState?.channels[channelID] == nil
             )
-            state.channels[channelID] = pts
-            var next = current
-            next.updateState = state
-            try await commit(changes, producing: next)
+            // Mutate the stored session in place: copying a 100,000-entry dictionary per save would
+            // make this hot path O(channels).
+            try await commit(changes) { session in
+                if session.updateState == nil { session.updateState = UpdateState(pts: 0, qts: 0, date: 0, seq: 0) }
+                session.updateState!.channels[channelID] = pts
+            }
         }
     }
 
@@ -551,14 +576,14 @@ public actor SessionVault: SessionStorage {
             var changes = RecordChanges()
             let existing = current.dataCenters.firstIndex { $0.identity == dataCenter.identity }
             changes.upsert(try sealDataCenter(dataCenter, sealer: sealer), isNew: existing == nil)
-            var next = current
-            if let existing {
-                next.dataCenters[existing] = dataCenter
-            } else {
-                next.dataCenters.append(dataCenter)
-                next.dataCenters.sort { $0.identity < $1.identity }
+            try await commit(changes) { session in
+                if let existing {
+                    session.dataCenters[existing] = dataCenter
+                } else {
+                    session.dataCenters.append(dataCenter)
+                    session.dataCenters.sort { $0.identity < $1.identity }
+                }
             }
-            try await commit(changes, producing: next)
         }
     }
 
@@ -629,10 +654,10 @@ public actor SessionVault: SessionStorage {
     }
 
     /// Applies `changes` (plus a new manifest when the record set changed) in one store transaction,
-    /// then adopts `session` as the current state. On failure nothing in memory changes.
-    private func commit(_ changes: RecordChanges, producing session: Session) async throws(VaultError) {
+    /// then applies `update` to the in-memory session, in place. On failure nothing in memory changes.
+    private func commit(_ changes: RecordChanges, update: (inout Session) -> Void) async throws(VaultError) {
         guard !changes.isEmpty else {
-            current = session
+            update(&current)
             return
         }
         let sealer = try requireSealer()
@@ -651,7 +676,7 @@ public actor SessionVault: SessionStorage {
             upserts.append(try Self.sealManifest(sealer: sealer, count: count, sum: sum))
         }
         try await requireStore().commit(RecordTransaction(upserts: upserts, deletions: changes.deletions))
-        current = session
+        update(&current)
         storedRecordCount = count
         setSum = sum
     }

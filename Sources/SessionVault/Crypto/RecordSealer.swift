@@ -7,11 +7,14 @@ final class RecordSealer {
     static let maximumPlaintextByteCount = 64 * 1024
 
     let keys: KeySchedule
+    /// Always ``SecretBoxCipher`` except in benchmark-only vaults (see ``RecordCipher``).
+    let cipher: any RecordCipher
     /// Guarded scratch memory for plaintexts, reused for every record (callers are serialised by the vault).
     private let scratch: SecretBytes
 
-    init(keys: KeySchedule) throws(VaultError) {
+    init(keys: KeySchedule, cipher: any RecordCipher = SecretBoxCipher()) throws(VaultError) {
         self.keys = keys
+        self.cipher = cipher
         self.scratch = try SecretBytes(count: Self.maximumPlaintextByteCount)
     }
 
@@ -27,7 +30,7 @@ final class RecordSealer {
         let sealed = try scratch.withUnsafeMutableBytes { (buffer) throws(VaultError) in
             var writer = ByteWriter(buffer)
             try encode(&writer)
-            return SecretBox.seal(writer.written, key: key)
+            return cipher.seal(writer.written, key: key)
         }
         return SealedRecord(
             tag: tag,
@@ -48,18 +51,18 @@ final class RecordSealer {
             throw VaultError(.tampered, "a record's kind does not authenticate (row altered or moved)")
         }
         guard record.nonce.count == SecretBox.nonceByteCount,
-            record.ciphertext.count >= SecretBox.macByteCount,
-            record.ciphertext.count <= Self.maximumPlaintextByteCount + SecretBox.macByteCount
+            record.ciphertext.count >= cipher.overheadByteCount,
+            record.ciphertext.count <= Self.maximumPlaintextByteCount + cipher.overheadByteCount
         else {
             throw VaultError(.corrupt, "a \(kind) record has a nonce or ciphertext of invalid length", recordKind: kind)
         }
         let key = keys.recordKey(kind: kind, tag: record.tag)
         defer { scratch.wipe() }
-        let plaintextCount = record.ciphertext.count - SecretBox.macByteCount
+        let plaintextCount = record.ciphertext.count - cipher.overheadByteCount
         return try scratch.withUnsafeMutableBytes { (buffer) throws(VaultError) in
             let output = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<plaintextCount])
             let opened = record.ciphertext.withUnsafeBytes { ciphertext in
-                record.nonce.withUnsafeBytes { SecretBox.open(ciphertext, nonce: $0, key: key, into: output) }
+                record.nonce.withUnsafeBytes { cipher.open(ciphertext, nonce: $0, key: key, into: output) }
             }
             guard opened else {
                 throw VaultError(.tampered, "a \(kind) record failed authentication", recordKind: kind)

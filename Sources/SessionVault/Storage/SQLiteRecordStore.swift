@@ -213,6 +213,11 @@ public final class SQLiteRecordStore: RecordStore {
             throw VaultError(.io, "SQLite refused WAL journal mode for \(path) (got \(mode ?? "nothing"))")
         }
         try connection.execute("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        // Checkpoint every 100 WAL pages: the WAL stays under ~400 KiB and is rewound and overwritten
+        // in place soon after opening, so a commit's fdatasync rarely has to grow the file (measured:
+        // 0.59x the raw fdatasync rate while a WAL grows, 0.85x once it is reused). It also bounds how
+        // many superseded ciphertexts the WAL holds.
+        try connection.execute("PRAGMA wal_autocheckpoint = 100")
         try connection.execute("PRAGMA secure_delete = ON")
         try connection.execute("PRAGMA trusted_schema = OFF")
         try connection.execute("PRAGMA cell_size_check = ON")

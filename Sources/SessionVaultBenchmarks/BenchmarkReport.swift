@@ -1,0 +1,87 @@
+/// Every figure of one `session-vault bench` run. Medians at the top level (the names the JSON
+/// output promises), spreads beside them.
+public struct BenchmarkReport: Codable, Sendable {
+    /// Raw `pwrite` + `fdatasync` of one 4 KiB page: the physical limit of durable commits.
+    public var fdatasyncOpsPerSecond: Statistic
+    /// Update-state saves with `synchronous=FULL`.
+    public var durableSaveOpsPerSecond: Statistic
+    /// Update-state saves with `synchronous=NORMAL`.
+    public var normalSaveOpsPerSecond: Statistic
+    /// The same durable hot path with sealing replaced by the identity transform.
+    public var durableIdentityOpsPerSecond: Statistic
+    /// The same NORMAL hot path with sealing replaced by the identity transform.
+    public var normalIdentityOpsPerSecond: Statistic
+    /// Argon2id alone at the default profile, in milliseconds.
+    public var kdfMilliseconds: Statistic
+    /// A whole open (lock, read, unlock, authenticate everything) of a vault with 100 channels, default profile.
+    public var openMilliseconds: Statistic
+    /// Reading, opening and decoding every record of a session with 5 DCs and 10,000 channels.
+    public var loadMilliseconds: Statistic
+    /// One new-channel upsert (insert + manifest, NORMAL) by number of channels already in the vault, in microseconds.
+    public var upsertMicroseconds: [String: Statistic]
+    /// Peak resident memory of a process that opens and loads the 10,000-channel vault.
+    public var peakRSSBytes: Int
+    /// The Argon2id memory limit of that vault (the default profile).
+    public var memlimitBytes: Int
+    /// The directory measured.
+    public var directory: String
+    /// Whether this was a `--quick` run (fewer repetitions; smoke test only).
+    public var quick: Bool
+    /// libsodium, libsqlite3 and SessionVault versions.
+    public var versions: [String: String]
+
+    /// Ratios the targets in BENCHMARKS.md are stated in.
+    public var ratios: [String: Double] {
+        [
+            "durable_vs_fdatasync": durableSaveOpsPerSecond.median / fdatasyncOpsPerSecond.median,
+            "durable_identity_vs_sealed": durableIdentityOpsPerSecond.median / durableSaveOpsPerSecond.median,
+            "normal_identity_vs_sealed": normalIdentityOpsPerSecond.median / normalSaveOpsPerSecond.median,
+            "open_minus_kdf_ms": openMilliseconds.median - kdfMilliseconds.median,
+            "upsert_100000_vs_10": (upsertMicroseconds["100000"]?.median ?? 0) / (upsertMicroseconds["10"]?.median ?? 1),
+            "peak_rss_minus_memlimit_mib": Double(peakRSSBytes - memlimitBytes) / 1_048_576,
+        ]
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case fdatasyncOpsPerSecond = "fdatasync_ops_per_s"
+        case durableSaveOpsPerSecond = "durable_save_ops_per_s"
+        case normalSaveOpsPerSecond = "normal_save_ops_per_s"
+        case durableIdentityOpsPerSecond = "durable_identity_ops_per_s"
+        case normalIdentityOpsPerSecond = "normal_identity_ops_per_s"
+        case kdfMilliseconds = "kdf_ms"
+        case openMilliseconds = "open_ms"
+        case loadMilliseconds = "load_ms"
+        case upsertMicroseconds = "upsert_us"
+        case peakRSSBytes = "peak_rss_bytes"
+        case memlimitBytes = "memlimit_bytes"
+        case directory, quick, versions
+    }
+
+    /// The JSON object `--json` prints: medians under the documented keys, `<key>_spread` objects
+    /// ({median, min, max, runs}) beside them, and `ratios`.
+    public func jsonObject() -> [String: Any] {
+        func spread(_ statistic: Statistic) -> [String: Any] {
+            ["median": statistic.median, "min": statistic.min, "max": statistic.max, "runs": statistic.runs]
+        }
+        var object: [String: Any] = [:]
+        let figures: [(String, Statistic)] = [
+            ("fdatasync_ops_per_s", fdatasyncOpsPerSecond), ("durable_save_ops_per_s", durableSaveOpsPerSecond),
+            ("normal_save_ops_per_s", normalSaveOpsPerSecond), ("durable_identity_ops_per_s", durableIdentityOpsPerSecond),
+            ("normal_identity_ops_per_s", normalIdentityOpsPerSecond), ("kdf_ms", kdfMilliseconds),
+            ("open_ms", openMilliseconds), ("load_ms", loadMilliseconds),
+        ]
+        for (key, statistic) in figures {
+            object[key] = statistic.median
+            object[key + "_spread"] = spread(statistic)
+        }
+        object["upsert_us"] = upsertMicroseconds.mapValues(\.median)
+        object["upsert_us_spread"] = upsertMicroseconds.mapValues(spread)
+        object["peak_rss_bytes"] = peakRSSBytes
+        object["memlimit_bytes"] = memlimitBytes
+        object["ratios"] = ratios
+        object["directory"] = directory
+        object["quick"] = quick
+        object["versions"] = versions
+        return object
+    }
+}

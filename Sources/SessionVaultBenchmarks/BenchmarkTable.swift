@@ -1,0 +1,48 @@
+import Foundation
+
+/// The human-readable table of a ``BenchmarkReport``, with each target beside its measured ratio.
+public enum BenchmarkTable {
+    /// Renders the table.
+    public static func render(_ report: BenchmarkReport) -> String {
+        func number(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+        func row(_ name: String, _ statistic: Statistic, _ unit: String, digits: Int = 1) -> String {
+            let spread = "\(number(statistic.min, digits))–\(number(statistic.max, digits))"
+            return name.padding(toLength: 44, withPad: " ", startingAt: 0)
+                + "\(number(statistic.median, digits)) \(unit)".padding(toLength: 18, withPad: " ", startingAt: 0)
+                + "(\(spread), \(statistic.runs) runs)"
+        }
+        var lines = [
+            "session-vault bench — \(report.directory)\(report.quick ? " (QUICK: smoke test, not a measurement)" : "")",
+            "versions: " + report.versions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
+            "",
+            row("pwrite+fdatasync 4 KiB (physical limit)", report.fdatasyncOpsPerSecond, "ops/s", digits: 0),
+            row("durable save (synchronous=FULL)", report.durableSaveOpsPerSecond, "ops/s", digits: 0),
+            row("durable save, identity baseline", report.durableIdentityOpsPerSecond, "ops/s", digits: 0),
+            row("save (synchronous=NORMAL)", report.normalSaveOpsPerSecond, "ops/s", digits: 0),
+            row("save NORMAL, identity baseline", report.normalIdentityOpsPerSecond, "ops/s", digits: 0),
+            row("Argon2id alone (default: 3, 64 MiB)", report.kdfMilliseconds, "ms"),
+            row("whole open, 100 channels", report.openMilliseconds, "ms"),
+            row("load 5 DCs + 10,000 channels", report.loadMilliseconds, "ms"),
+        ]
+        for size in report.upsertMicroseconds.keys.sorted(by: { Int($0)! < Int($1)! }) {
+            lines.append(row("new-channel upsert at \(size) channels", report.upsertMicroseconds[size]!, "µs"))
+        }
+        lines.append(
+            "peak RSS open+load".padding(toLength: 44, withPad: " ", startingAt: 0)
+                + "\(report.peakRSSBytes / 1_048_576) MiB (Argon2id memlimit \(report.memlimitBytes / 1_048_576) MiB)"
+        )
+        let ratios = report.ratios
+        func check(_ ok: Bool) -> String { ok ? "met" : "NOT MET" }
+        lines += [
+            "",
+            "targets (ratios measured in this run):",
+            "  durable save / fdatasync        \(number(ratios["durable_vs_fdatasync"]!, 2))   target ≥ 0.50  \(check(ratios["durable_vs_fdatasync"]! >= 0.5))",
+            "  identity / sealed (durable)     \(number(ratios["durable_identity_vs_sealed"]!, 3))  target ≤ 1.15  \(check(ratios["durable_identity_vs_sealed"]! <= 1.15))",
+            "  identity / sealed (NORMAL)      \(number(ratios["normal_identity_vs_sealed"]!, 3))  target ≤ 1.15  \(check(ratios["normal_identity_vs_sealed"]! <= 1.15))",
+            "  open − Argon2id                 \(number(ratios["open_minus_kdf_ms"]!, 1)) ms  target ≤ 5 ms  \(check(ratios["open_minus_kdf_ms"]! <= 5))",
+            "  upsert 100,000 / upsert 10      \(number(ratios["upsert_100000_vs_10"]!, 2))   target ≤ 2     \(check(ratios["upsert_100000_vs_10"]! <= 2))",
+            "  peak RSS − memlimit             \(number(ratios["peak_rss_minus_memlimit_mib"]!, 1)) MiB  target ≤ 40 MiB  \(check(ratios["peak_rss_minus_memlimit_mib"]! <= 40))",
+        ]
+        return lines.joined(separator: "\n")
+    }
+}

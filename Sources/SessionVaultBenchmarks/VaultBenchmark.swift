@@ -1,0 +1,249 @@
+import Foundation
+internal import CSodium
+@_spi(Benchmark) import SessionVault
+
+/// `session-vault bench`: every figure of `BENCHMARKS.md`, measured in one run on one directory.
+///
+/// Each figure is repeated and reported as a median with its spread; the real and the baseline
+/// (identity-transform) hot paths alternate round by round so that drift in the machine hits both.
+public struct VaultBenchmark: Sendable {
+    /// The directory whose file system is measured (a private temporary folder is made inside it).
+    public var directory: String
+    /// Fewer repetitions: a smoke test that keeps the benchmark working, not a measurement.
+    public var quick: Bool
+    /// The passphrase of the throw-away vaults (synthetic data only).
+    static let passphraseText = "session-vault bench passphrase (synthetic data)"
+
+    /// A benchmark of `directory`.
+    public init(directory: String, quick: Bool) {
+        self.directory = directory
+        self.quick = quick
+    }
+
+    var rounds: Int { quick ? 3 : 7 }
+    var savesPerRound: Int { quick ? 40 : 300 }
+
+    /// Runs everything. `progress` receives one line per step (for a terminal).
+    public func run(progress: (String) -> Void) async throws -> BenchmarkReport {
+        let work = try makeWorkDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+
+        progress("raw pwrite+fdatasync of a 4 KiB page")
+        var fdatasync: [Double] = []
+        progress("durable and NORMAL hot paths, sealed and identity, \(rounds) rounds of \(savesPerRound)")
+        var durable: [Double] = []
+        var normal: [Double] = []
+        var durableIdentity: [Double] = []
+        var normalIdentity: [Double] = []
+        let sealedFull = try await makeVault(work + "/sealed-full", durability: .full, identity: false)
+        let identityFull = try await makeVault(work + "/identity-full", durability: .full, identity: true)
+        let sealedNormal = try await makeVault(work + "/sealed-normal", durability: .normal, identity: false)
+        let identityNormal = try await makeVault(work + "/identity-normal", durability: .normal, identity: true)
+        for round in 0..<rounds {
+            fdatasync.append(try Self.fdatasyncRate(path: work + "/page.bin", operations: savesPerRound))
+            // Alternate which goes first, so neither always runs on a warmer cache.
+            let pairs: [(SessionVault, Bool)] =
+                round % 2 == 0
+                ? [(sealedFull, false), (identityFull, true), (sealedNormal, false), (identityNormal, true)]
+                : [(identityFull, true), (sealedFull, false), (identityNormal, true), (sealedNormal, false)]
+            for (vault, isIdentity) in pairs {
+                let rate = try await Self.hotPathRate(vault, saves: savesPerRound * (vault === sealedNormal || vault === identityNormal ? 4 : 1))
+                switch (vault === sealedFull || vault === identityFull, isIdentity) {
+                case (true, false): durable.append(rate)
+                case (true, true): durableIdentity.append(rate)
+                case (false, false): normal.append(rate)
+                case (false, true): normalIdentity.append(rate)
+                }
+            }
+        }
+        for vault in [sealedFull, identityFull, sealedNormal, identityNormal] { try await vault.delete() }
+
+        progress("Argon2id alone and a whole open (default profile, 100 channels)")
+        var kdf: [Double] = []
+        var open: [Double] = []
+        let openPath = work + "/open.session"
+        let passphrase = try Passphrase(copying: Self.passphraseText)
+        do {
+            var configuration = SessionVault.Configuration()
+            configuration.mode = .create
+            let vault = try await SessionVault.open(at: openPath, passphrase: passphrase, configuration: configuration)
+            try await vault.save(try Self.session(dataCenters: 3, channels: 100))
+            try await vault.close()
+        }
+        for _ in 0..<(quick ? 2 : 5) {
+            kdf.append(try Self.argon2Milliseconds(parameters: .default))
+            var configuration = SessionVault.Configuration()
+            configuration.mode = .openExisting
+            let start = ContinuousClock.now
+            let vault = try await SessionVault.open(at: openPath, passphrase: passphrase, configuration: configuration)
+            open.append((ContinuousClock.now - start).seconds * 1000)
+            try await vault.close()
+        }
+
+        progress("load of 5 DCs and 10,000 channels")
+        let loadPath = work + "/load.session"
+        var load: [Double] = []
+        do {
+            var configuration = SessionVault.Configuration()
+            configuration.mode = .create
+            let vault = try await SessionVault.open(at: loadPath, passphrase: passphrase, configuration: configuration)
+            try await vault.save(try Self.session(dataCenters: 5, channels: 10_000))
+            for _ in 0..<(quick ? 2 : 7) {
+                let start = ContinuousClock.now
+                try await vault.authenticateStoredRecords()
+                load.append((ContinuousClock.now - start).seconds * 1000)
+            }
+            try await vault.close()
+        }
+
+        progress("peak RSS of a process that opens and loads it")
+        let peak = try PeakMemoryProbe.measureOpen(path: loadPath, passphrase: Self.passphraseText)
+
+        var upsert: [String: Statistic] = [:]
+        for size in [10, 1_000, 100_000] {
+            progress("new-channel upsert with \(size) channels")
+            upsert[String(size)] = Statistic(try await upsertMicroseconds(channels: size, in: work))
+        }
+
+        return BenchmarkReport(
+            fdatasyncOpsPerSecond: Statistic(fdatasync),
+            durableSaveOpsPerSecond: Statistic(durable),
+            normalSaveOpsPerSecond: Statistic(normal),
+            durableIdentityOpsPerSecond: Statistic(durableIdentity),
+            normalIdentityOpsPerSecond: Statistic(normalIdentity),
+            kdfMilliseconds: Statistic(kdf),
+            openMilliseconds: Statistic(open),
+            loadMilliseconds: Statistic(load),
+            upsertMicroseconds: upsert,
+            peakRSSBytes: peak,
+            memlimitBytes: Int(KDFParameters.default.memLimit),
+            directory: directory,
+            quick: quick,
+            versions: [
+                "session_vault": SessionVaultInfo.version,
+                "libsodium": SessionVaultInfo.libsodiumVersion,
+                "libsqlite3": SessionVaultInfo.sqliteVersion ?? "unavailable",
+            ]
+        )
+    }
+
+    // MARK: - Pieces
+
+    private func makeWorkDirectory() throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw VaultError(.notFound, "the benchmark directory \(directory) does not exist")
+        }
+        let work = directory + "/session-vault-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        return work
+    }
+
+    private func makeVault(_ path: String, durability: SQLiteRecordStore.Durability, identity: Bool) async throws -> SessionVault {
+        var configuration = SessionVault.Configuration()
+        configuration.mode = .create
+        configuration.durability = durability
+        configuration.kdf = .interactive
+        let passphrase = try Passphrase(copying: Self.passphraseText)
+        let vault: SessionVault
+        if identity {
+            vault = try await SessionVault.createBenchmarkOnlyVault(
+                at: path,
+                passphrase: passphrase,
+                cipher: IdentityCipher(),
+                configuration: configuration
+            )
+        } else {
+            vault = try await SessionVault.open(at: path, passphrase: passphrase, configuration: configuration)
+        }
+        try await vault.save(try Self.session(dataCenters: 3, channels: 100))
+        return vault
+    }
+
+    /// Update-state saves per second through the public hot path.
+    static func hotPathRate(_ vault: SessionVault, saves: Int) async throws -> Double {
+        // One warm-up save so that the first measured save does not pay for statement preparation.
+        try await vault.saveUpdateState(pts: 0, qts: 0, date: 0, seq: 0)
+        let start = ContinuousClock.now
+        for i in 1...saves {
+            try await vault.saveUpdateState(pts: Int32(i), qts: Int32(i), date: 1_764_000_000 + Int64(i), seq: Int32(i))
+        }
+        return Double(saves) / (ContinuousClock.now - start).seconds
+    }
+
+    /// pwrite of one 4 KiB page at offset 0 followed by fdatasync, per second.
+    static func fdatasyncRate(path: String, operations: Int) throws -> Double {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw VaultError(.io, "cannot create \(path)") }
+        defer {
+            close(descriptor)
+            unlink(path)
+        }
+        var page = [UInt8](repeating: 0x5A, count: 4096)
+        _ = page.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, 4096, 0) }
+        _ = fsync(descriptor)
+        let start = ContinuousClock.now
+        for i in 0..<operations {
+            page[0] = UInt8(truncatingIfNeeded: i)
+            let written = page.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, 4096, 0) }
+            guard written == 4096, fdatasync(descriptor) == 0 else { throw VaultError(.io, "pwrite/fdatasync failed on \(path)") }
+        }
+        return Double(operations) / (ContinuousClock.now - start).seconds
+    }
+
+    /// Argon2id alone (`crypto_pwhash`) with `parameters`, in milliseconds.
+    static func argon2Milliseconds(parameters: KDFParameters) throws -> Double {
+        var out = [UInt8](repeating: 0, count: 32)
+        let password = Array(passphraseText.utf8)
+        let salt = [UInt8](repeating: 7, count: Int(crypto_pwhash_SALTBYTES))
+        let start = ContinuousClock.now
+        let status = password.withUnsafeBufferPointer { pw in
+            pw.withMemoryRebound(to: CChar.self) { chars in
+                crypto_pwhash(
+                    &out, 32, chars.baseAddress!, UInt64(chars.count), salt,
+                    parameters.opsLimit, Int(parameters.memLimit), crypto_pwhash_ALG_ARGON2ID13
+                )
+            }
+        }
+        guard status == 0 else { throw VaultError(.cryptoFailure, "Argon2id failed") }
+        return (ContinuousClock.now - start).seconds * 1000
+    }
+
+    /// Microseconds per new-channel upsert (insert + manifest, synchronous=NORMAL) with `channels` present.
+    func upsertMicroseconds(channels: Int, in work: String) async throws -> [Double] {
+        var configuration = SessionVault.Configuration()
+        configuration.mode = .create
+        configuration.durability = .normal
+        configuration.kdf = .interactive
+        let path = work + "/scale-\(channels).session"
+        let vault = try await SessionVault.open(at: path, passphrase: try Passphrase(copying: Self.passphraseText), configuration: configuration)
+        try await vault.save(try Self.session(dataCenters: 1, channels: channels))
+        var samples: [Double] = []
+        var nextChannel: Int64 = 9_000_000_000_000
+        let perRound = quick ? 50 : 200
+        for _ in 0..<(quick ? 3 : 7) {
+            let start = ContinuousClock.now
+            for _ in 0..<perRound {
+                nextChannel += 1
+                try await vault.saveChannelState(channelID: nextChannel, pts: 1)
+            }
+            samples.append((ContinuousClock.now - start).seconds * 1_000_000 / Double(perRound))
+        }
+        try await vault.delete()
+        return samples
+    }
+
+    /// A synthetic session: `dataCenters` DCs with random keys, a user, update state and `channels` channels.
+    static func session(dataCenters: Int, channels: Int) throws -> Session {
+        var states: [Int64: Int32] = [:]
+        states.reserveCapacity(channels)
+        for i in 0..<channels { states[1_000_000_000_000 + Int64(i)] = Int32(i % 100_000) }
+        return Session(
+            dataCenters: try (1...max(1, dataCenters)).map {
+                DataCenter(id: Int32($0), ipv4: Endpoint(host: "149.154.167.\(40 + $0)", port: 443), authKey: try AuthKey.random())
+            },
+            user: LoggedInUser(id: 5_000_000_001, dataCenterID: 2, isBot: true, username: "bench_bot"),
+            updateState: UpdateState(pts: 1, qts: 1, date: 1_764_000_000, seq: 1, channels: states)
+        )
+    }
+}
