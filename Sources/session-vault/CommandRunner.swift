@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import SessionVault
 
 #if canImport(Glibc)
@@ -12,13 +13,23 @@ import Darwin
 enum CommandRunner {
     static func run(_ body: () async throws -> Void) async throws {
         ProcessHardening.disableCoreDumps()
+        _ = loggingToStandardError
         do {
             try await body()
         } catch let error as VaultError {
             FileHandleStderr.write("session-vault: \(error.message)\n")
             throw ExitCode(ExitStatus.code(for: error.code))
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            // Not a vault error (for example JSON encoding): "other I/O", never exit status 1.
+            FileHandleStderr.write("session-vault: \(error)\n")
+            throw ExitCode(ExitStatus.io)
         }
     }
+
+    /// Library warnings go to standard error, one line each; standard output is for data only.
+    private static let loggingToStandardError: Void = LoggingSystem.bootstrap(StderrLogHandler.init)
 }
 
 /// Documented exit codes (see `session-vault --help` and README).

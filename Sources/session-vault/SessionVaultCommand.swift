@@ -8,10 +8,29 @@ struct SessionVaultCommand: AsyncParsableCommand {
         commandName: "session-vault",
         abstract: "Keep Telegram client sessions encrypted at rest.",
         discussion: """
-            Passphrases are never taken on the command line. They come from SESSION_VAULT_PASSPHRASE_FILE, \
-            SESSION_VAULT_PASSPHRASE, $CREDENTIALS_DIRECTORY/session-vault-passphrase, or a prompt on the terminal.
+            Passphrases are never taken on the command line. They come from exactly one of, in this order: \
+            SESSION_VAULT_PASSPHRASE_FILE (a file; one trailing newline dropped), SESSION_VAULT_PASSPHRASE, \
+            $CREDENTIALS_DIRECTORY/session-vault-passphrase (systemd LoadCredential=), or a prompt on the \
+            terminal. Setting both variables is an error. A variable is wiped from the process environment \
+            as soon as it is read.
+
+            Data goes to standard output; messages go to standard error, one line each.
+
+            Exit codes:
+              0   success
+              64  usage: bad arguments, missing file, no or empty passphrase source
+              65  wrong passphrase or recovery key
+              66  tampered, corrupt, or not a vault
+              67  in use by another process (the message names its pid)
+              68  KDF parameters out of bounds
+              69  libsqlite3 unavailable
+              70  verify found error-level findings
+              74  other I/O or system failure
             """,
         version: SessionVaultInfo.versionDescription,
-        subcommands: [DemoCommand.self]
+        subcommands: [
+            InitCommand.self, ShowCommand.self, PasswdCommand.self, RotateCommand.self, VerifyCommand.self,
+            DemoCommand.self, BenchCommand.self,
+        ]
     )
 }

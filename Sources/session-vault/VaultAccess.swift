@@ -1,0 +1,102 @@
+import SessionVault
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What every subcommand that touches a vault file shares: path checks, the configuration, reading
+/// the passphrase or recovery key from its source, and unlocking with progress on a terminal.
+///
+/// The command line never memory-falls-back: a command about a file must not silently act on an
+/// empty memory vault when libsqlite3 is missing, so it refuses with `sqlite-unavailable` (exit 69).
+enum VaultAccess {
+    /// How an existing vault is unlocked.
+    enum Unlock {
+        case passphrase
+        case recoveryKey
+    }
+
+    /// The configuration of every command: no memory fallback, no waiting for another opener.
+    static func configuration(mode: SessionVault.Configuration.Mode, kdf: KDFParameters? = nil) -> SessionVault.Configuration {
+        var configuration = SessionVault.Configuration()
+        configuration.mode = mode
+        configuration.fallback = .fail
+        if let kdf { configuration.kdf = kdf }
+        return configuration
+    }
+
+    /// Resolves `location` and checks, before any secret is asked for, that it exists (or, when
+    /// creating, does not) and that libsqlite3 can be loaded.
+    static func resolve(_ location: String, mustExist: Bool) throws(VaultError) -> String {
+        let path = try VaultPath.resolve(location)
+        let exists = access(path, F_OK) == 0
+        if mustExist && !exists { throw VaultError(.notFound, "\(path) does not exist") }
+        if !mustExist && exists { throw VaultError(.alreadyExists, "\(path) already exists") }
+        if SessionVaultInfo.sqliteVersion == nil {
+            throw VaultError(
+                .sqliteUnavailable,
+                "libsqlite3 cannot be loaded, so vault files cannot be read or written "
+                    + "(install libsqlite3-0, or check SESSION_VAULT_SQLITE_LIBRARY)"
+            )
+        }
+        return path
+    }
+
+    /// Reads the passphrase from its one source (`SESSION_VAULT_PASSPHRASE_FILE`,
+    /// `SESSION_VAULT_PASSPHRASE`, the systemd credential, or the terminal).
+    static func readPassphrase(confirm: Bool = false) throws(VaultError) -> Passphrase {
+        try PassphraseSource.readPassphrase(.passphrase, confirm: confirm)
+    }
+
+    /// Reads a recovery key from `SESSION_VAULT_RECOVERY_KEY_FILE`, `SESSION_VAULT_RECOVERY_KEY`,
+    /// the systemd credential `session-vault-recovery-key`, or the terminal.
+    static func readRecoveryKey() throws(VaultError) -> RecoveryKey {
+        let names = PassphraseSource.Names.recoveryKey
+        let text = try PassphraseSource.locate(names).read(names)
+        return try RecoveryKey(parsing: text)
+    }
+
+    /// Opens an existing vault at the resolved `path`, unlocking with a passphrase (returned, for
+    /// commands that need it again) or the recovery key.
+    static func openExisting(_ path: String, unlock: Unlock = .passphrase) async throws(VaultError) -> (SessionVault, Passphrase?) {
+        let configuration = configuration(mode: .openExisting)
+        switch unlock {
+        case .passphrase:
+            let passphrase = try readPassphrase()
+            let vault = try await TerminalProgress.step("unlocking \(path) (Argon2id)") { () async throws(VaultError) in
+                try await SessionVault.open(at: path, passphrase: passphrase, configuration: configuration)
+            }
+            return (vault, passphrase)
+        case .recoveryKey:
+            let recoveryKey = try readRecoveryKey()
+            let vault = try await SessionVault.open(at: path, recoveryKey: recoveryKey, configuration: configuration)
+            return (vault, nil)
+        }
+    }
+
+    /// Writes a recovery key's display form and a newline to standard output, straight from guarded memory.
+    static func printRecoveryKey(_ key: RecoveryKey) throws(VaultError) {
+        do {
+            try key.withDisplayForm { raw in
+                try StandardStream.write(raw, to: StandardStream.output)
+            }
+        } catch let error as VaultError {
+            throw error
+        } catch {
+            throw VaultError(.io, "cannot write the recovery key: \(error)")
+        }
+        try StandardStream.write("\n", to: StandardStream.output)
+    }
+
+    /// Closes `vault` when `body` fails, then rethrows; on success the caller closes it.
+    static func closing<R>(_ vault: SessionVault, _ body: () async throws -> R) async throws -> R {
+        do {
+            return try await body()
+        } catch {
+            try? await vault.close()
+            throw error
+        }
+    }
+}
