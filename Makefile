@@ -8,7 +8,7 @@ SWIFT ?= swift
 STRICT := -Xswiftc -warnings-as-errors
 BIN := .build/debug/session-vault
 
-.PHONY: all deps build demo test test-unit test-cli clean
+.PHONY: all deps build demo test bench bench-compare clean
 
 all: build
 
@@ -28,6 +28,16 @@ test: deps
 	$(SWIFT) test --skip-build
 	$(BIN) demo --saves 100
 	SESSION_VAULT_SQLITE_LIBRARY=/nonexistent/libsqlite3.so.0 $(BIN) demo --saves 100
+	$(BIN) bench --quick --dir "$${TMPDIR:-/tmp}" > /dev/null
+
+# The full benchmark (release build), and the comparison with Telethon's plaintext session.
+bench: deps
+	$(SWIFT) build -c release --product session-vault
+	.build/release/session-vault bench --dir "$${BENCH_DIR:-.}"
+
+bench-compare: deps
+	$(SWIFT) build -c release --product session-vault
+	python3 bench/telethon_compare.py --binary .build/release/session-vault --dir "$${BENCH_DIR:-$$(mktemp -d)}"
 
 clean:
 	rm -rf .build

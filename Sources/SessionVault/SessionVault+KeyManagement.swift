@@ -68,7 +68,7 @@ extension SessionVault {
         progress: (@Sendable (Int, Int) -> Void)? = nil
     ) async throws(VaultError) -> RecoveryKey? {
         try await exclusive { () throws(VaultError) -> RecoveryKey? in
-            _ = try requireSealer()
+            let oldSealer = try requireSealer()
             let slots = currentKeyslots
             guard let passphraseSlot = slots.first(where: { $0.kind == .passphrase }),
                 let parameters = passphraseSlot.kdfParameters
@@ -96,7 +96,14 @@ extension SessionVault {
             newSlots.sort { $0.slot < $1.slot }
             var newHeader = header
             newHeader.mac = keys.headerMAC(header: newHeader, keyslots: newSlots)
-            let sealed = try SessionRecords.seal(currentSession, with: sealer, progress: progress)
+            let stored = try await peerRecordsFromStore(sealer: oldSealer)
+            let sealed = try SessionRecords.seal(
+                currentSession,
+                peers: stored.peers,
+                peerIndex: stored.index,
+                with: sealer,
+                progress: progress
+            )
             let store = try requireStore()
             try await store.commit(
                 RecordTransaction(

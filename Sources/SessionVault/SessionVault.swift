@@ -32,6 +32,8 @@ public actor SessionVault: SessionStorage {
     private var keyslots: [StoredKeyslot]
     private var current: Session
     private var storedRecordCount: UInt64
+    /// How many peers the cache holds (kept current by the peer operations).
+    var storedPeerCount: Int
     private var setSum: RecordSetSum
     private var isBusy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
@@ -46,6 +48,7 @@ public actor SessionVault: SessionStorage {
         self.keyslots = parts.unlocked.keyslots
         self.current = parts.unlocked.state.session
         self.storedRecordCount = parts.unlocked.state.recordCount
+        self.storedPeerCount = parts.unlocked.state.peerCount
         self.setSum = parts.unlocked.state.setSum
     }
 
@@ -60,6 +63,7 @@ public actor SessionVault: SessionStorage {
         var session: Session
         var recordCount: UInt64
         var setSum: RecordSetSum
+        var peerCount = 0
     }
 
     /// How a keyslot is unlocked.
@@ -351,6 +355,8 @@ public actor SessionVault: SessionStorage {
         var stateCore: (pts: Int32, qts: Int32, date: Int64, seq: Int32)?
         var channels: [Int64: Int32] = [:]
         var manifest: (count: UInt64, sum: [UInt8])?
+        var peers: [Int64: Peer] = [:]
+        var peerIndexEntries: [Peer] = []
         var count: UInt64 = 0
         var sum = RecordSetSum()
         for record in records {
@@ -377,6 +383,17 @@ public actor SessionVault: SessionStorage {
                 session.apiID = apiID
                 session.isTestMode = isTestMode
                 session.takeoutID = takeoutID
+            case .peer(let peer):
+                expectedTag = keys.tag(kind: .peer, identity: RecordCodec.peerIdentity(peer.id))
+                peers[peer.id] = peer
+            case .peerIndex(let snapshot):
+                // The row's tag must be the index tag of one of the snapshot's own fields.
+                let candidates = [
+                    snapshot.username.map { RecordCodec.peerIndexIdentity(.username, $0) },
+                    snapshot.phoneNumber.map { RecordCodec.peerIndexIdentity(.phoneNumber, $0) },
+                ].compactMap { $0 }.map { keys.tag(kind: .peerIndex, identity: $0) }
+                expectedTag = candidates.first { $0 == record.tag } ?? []
+                peerIndexEntries.append(snapshot)
             }
             guard record.tag == expectedTag else {
                 throw VaultError(.tampered, "a \(kind) record is stored under another record's tag", recordKind: kind)
@@ -403,6 +420,13 @@ public actor SessionVault: SessionStorage {
                 recordKind: .manifest
             )
         }
+        for snapshot in peerIndexEntries where peers[snapshot.id] != snapshot {
+            throw VaultError(
+                .tampered,
+                "a peer lookup entry does not match the peer it names",
+                recordKind: .peerIndex
+            )
+        }
         if let stateCore {
             session.updateState = UpdateState(
                 pts: stateCore.pts,
@@ -415,7 +439,7 @@ public actor SessionVault: SessionStorage {
             throw VaultError(.corrupt, "channel states exist without an update state", recordKind: .channelState)
         }
         session.dataCenters = dataCenters.keys.sorted().map { dataCenters[$0]! }
-        return LoadedState(session: session, recordCount: count, setSum: sum)
+        return LoadedState(session: session, recordCount: count, setSum: sum, peerCount: peers.count)
     }
 
     static func sealManifest(sealer: RecordSealer, count: UInt64, sum: RecordSetSum) throws(VaultError) -> SealedRecord {
@@ -655,7 +679,7 @@ public actor SessionVault: SessionStorage {
 
     /// Applies `changes` (plus a new manifest when the record set changed) in one store transaction,
     /// then applies `update` to the in-memory session, in place. On failure nothing in memory changes.
-    private func commit(_ changes: RecordChanges, update: (inout Session) -> Void) async throws(VaultError) {
+    func commit(_ changes: RecordChanges, update: (inout Session) -> Void) async throws(VaultError) {
         guard !changes.isEmpty else {
             update(&current)
             return

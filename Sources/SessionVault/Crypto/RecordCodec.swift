@@ -11,6 +11,14 @@ enum RecordCodec {
         case updateState(pts: Int32, qts: Int32, date: Int64, seq: Int32)
         case channelState(id: Int64, pts: Int32)
         case sessionExtras(apiID: Int32?, isTestMode: Bool, takeoutID: Int64?)
+        case peer(Peer)
+        case peerIndex(Peer)
+    }
+
+    /// Which field a ``RecordKind/peerIndex`` record indexes.
+    enum PeerIndexField: UInt8 {
+        case username = 1
+        case phoneNumber = 2
     }
 
     // MARK: Identities
@@ -20,6 +28,13 @@ enum RecordCodec {
     }
 
     static func channelIdentity(_ id: Int64) -> [UInt8] { ByteWriter.littleEndian(id) }
+
+    static func peerIdentity(_ id: Int64) -> [UInt8] { ByteWriter.littleEndian(id) }
+
+    /// u8 field ‖ the normalised value's UTF-8 bytes.
+    static func peerIndexIdentity(_ field: PeerIndexField, _ value: String) -> [UInt8] {
+        [field.rawValue] + Array(value.utf8)
+    }
 
     // MARK: Encoding
 
@@ -88,6 +103,42 @@ enum RecordCodec {
         if let takeoutID { try writer.integer(takeoutID) }
     }
 
+    /// i64 id ‖ i64 access hash ‖ u8 kind ‖ u8 flags (0x01 username, 0x02 phone, 0x04 name,
+    /// 0x08 updated-at) ‖ [string username] ‖ [string phone] ‖ [string name] ‖ [i64 updated-at].
+    static func encode(_ peer: Peer, into writer: inout ByteWriter) throws(VaultError) {
+        try validate(peer)
+        var flags: UInt8 = 0
+        if peer.username != nil { flags |= 0x01 }
+        if peer.phoneNumber != nil { flags |= 0x02 }
+        if peer.name != nil { flags |= 0x04 }
+        if peer.updatedAt != nil { flags |= 0x08 }
+        try writer.integer(peer.id)
+        try writer.integer(peer.accessHash)
+        try writer.u8(peer.kind.rawValue)
+        try writer.u8(flags)
+        for text in [peer.username, peer.phoneNumber, peer.name] {
+            if let text { try writer.string(text) }
+        }
+        if let updatedAt = peer.updatedAt { try writer.integer(updatedAt) }
+    }
+
+    static func decodePeer(_ reader: inout ByteReader) throws(VaultError) -> Peer {
+        let id = try reader.integer(Int64.self)
+        let accessHash = try reader.integer(Int64.self)
+        guard let kind = Peer.Kind(rawValue: try reader.u8()) else { throw reader.invalid("unknown peer kind") }
+        let flags = try reader.u8()
+        guard flags & ~0x0F == 0 else { throw reader.invalid("unknown flags \(flags)") }
+        let username = flags & 0x01 != 0 ? try reader.string() : nil
+        let phoneNumber = flags & 0x02 != 0 ? try reader.string() : nil
+        let name = flags & 0x04 != 0 ? try reader.string() : nil
+        let updatedAt: Int64? = flags & 0x08 != 0 ? try reader.integer() : nil
+        var peer = Peer(id: id, accessHash: accessHash, kind: kind, name: name, updatedAt: updatedAt)
+        // Stored values are already normalised; keep them exactly as stored.
+        peer.username = username
+        peer.phoneNumber = phoneNumber
+        return peer
+    }
+
     // MARK: Decoding
 
     static func decode(kind: RecordKind, from plaintext: UnsafeRawBufferPointer) throws(VaultError) -> Decoded {
@@ -152,6 +203,10 @@ enum RecordCodec {
             let apiID: Int32? = flags & 0x01 != 0 ? try reader.integer() : nil
             let takeoutID: Int64? = flags & 0x04 != 0 ? try reader.integer() : nil
             decoded = .sessionExtras(apiID: apiID, isTestMode: flags & 0x02 != 0, takeoutID: takeoutID)
+        case .peer:
+            decoded = .peer(try decodePeer(&reader))
+        case .peerIndex:
+            decoded = .peerIndex(try decodePeer(&reader))
         }
         try reader.expectEnd()
         return decoded
@@ -170,6 +225,14 @@ enum RecordCodec {
             }
             guard endpoint.port != 0 else {
                 throw VaultError(.invalidArgument, "data center \(dataCenter.id) has port 0")
+            }
+        }
+    }
+
+    static func validate(_ peer: Peer) throws(VaultError) {
+        for (field, text) in [("username", peer.username), ("phone number", peer.phoneNumber), ("name", peer.name)] {
+            if let text, text.utf8.count > 1024 {
+                throw VaultError(.invalidArgument, "peer \(peer.id) has a \(field) longer than 1024 bytes")
             }
         }
     }

@@ -9,12 +9,14 @@ enum SessionRecords {
 
     static func seal(
         _ session: Session,
+        peers: [Peer] = [],
+        peerIndex: [(identity: [UInt8], peer: Peer)] = [],
         with sealer: RecordSealer,
         progress: ((Int, Int) -> Void)? = nil
     ) throws(VaultError) -> Sealed {
         var records: [SealedRecord] = []
         let total = session.dataCenters.count + (session.user == nil ? 0 : 1)
-            + (session.updateState.map { 1 + $0.channels.count } ?? 0) + 1
+            + (session.updateState.map { 1 + $0.channels.count } ?? 0) + 1 + peers.count + peerIndex.count
         records.reserveCapacity(total + 1)
         func add(_ record: SealedRecord) {
             records.append(record)
@@ -53,6 +55,21 @@ enum SessionRecords {
                         takeoutID: session.takeoutID,
                         into: &writer
                     )
+                }
+            )
+        }
+        // Peers, and their lookup entries exactly as they were (which peer a shared username points to).
+        for peer in peers {
+            add(
+                try sealer.seal(kind: .peer, identity: RecordCodec.peerIdentity(peer.id)) {
+                    (writer) throws(VaultError) in try RecordCodec.encode(peer, into: &writer)
+                }
+            )
+        }
+        for entry in peerIndex {
+            add(
+                try sealer.seal(kind: .peerIndex, identity: entry.identity) {
+                    (writer) throws(VaultError) in try RecordCodec.encode(entry.peer, into: &writer)
                 }
             )
         }

@@ -32,6 +32,12 @@ public final class MemoryRecordStore: RecordStore {
         return Array(records.values)
     }
 
+    /// The record stored under `tag`.
+    public func readRecord(tag: [UInt8]) throws(VaultError) -> SealedRecord? {
+        try checkOpen()
+        return records[tag]
+    }
+
     /// Applies the transaction (in memory, trivially atomic).
     public func commit(_ transaction: RecordTransaction) throws(VaultError) {
         try checkOpen()

@@ -13,6 +13,10 @@ public enum RecordKind: UInt8, CaseIterable, Hashable, Sendable, CustomStringCon
     case channelState = 5
     /// Session extras: api id, test mode, takeout id.
     case sessionExtras = 6
+    /// One cached peer, by id.
+    case peer = 7
+    /// A lookup entry for a peer by username or phone number, holding a copy of the peer.
+    case peerIndex = 8
 
     /// A stable lower-case name: `data-center`, `channel-state`, ….
     public var description: String {
@@ -23,6 +27,8 @@ public enum RecordKind: UInt8, CaseIterable, Hashable, Sendable, CustomStringCon
         case .updateState: "update-state"
         case .channelState: "channel-state"
         case .sessionExtras: "session-extras"
+        case .peer: "peer"
+        case .peerIndex: "peer-index"
         }
     }
 }

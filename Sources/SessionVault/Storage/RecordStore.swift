@@ -18,6 +18,8 @@ public protocol RecordStore: AnyObject {
     func readKeyslots() async throws(VaultError) -> [StoredKeyslot]
     /// Every stored record, in any order.
     func readRecords() async throws(VaultError) -> [SealedRecord]
+    /// The record stored under `tag`, if any (one indexed lookup).
+    func readRecord(tag: [UInt8]) async throws(VaultError) -> SealedRecord?
     /// Applies `transaction` atomically and durably.
     func commit(_ transaction: RecordTransaction) async throws(VaultError)
     /// Flushes and releases the store.

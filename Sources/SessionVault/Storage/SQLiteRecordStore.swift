@@ -332,6 +332,22 @@ public final class SQLiteRecordStore: RecordStore {
         return records
     }
 
+    /// The record stored under `tag`: one primary-key lookup.
+    public func readRecord(tag: [UInt8]) throws(VaultError) -> SealedRecord? {
+        let statement = try connection.statement("SELECT kind, nonce, ciphertext FROM sv_record WHERE tag = ?")
+        defer { statement.reset() }
+        return try tag.withBytes { (tagBytes) throws(VaultError) -> SealedRecord? in
+            try statement.bind(tagBytes, at: 1)
+            guard try statement.step() else { return nil }
+            guard statement.columnType(0) == CSQLITE_INTEGER, statement.columnType(1) == CSQLITE_BLOB,
+                statement.columnType(2) == CSQLITE_BLOB
+            else { throw VaultError(.corrupt, "a record row has values of the wrong type") }
+            let kind = statement.int64(0)
+            guard (0...255).contains(kind) else { throw VaultError(.corrupt, "a record row has an invalid kind") }
+            return SealedRecord(tag: tag, maskedKind: UInt8(kind), nonce: statement.blob(1), ciphertext: statement.blob(2))
+        }
+    }
+
     /// Applies the transaction in one `BEGIN IMMEDIATE … COMMIT`.
     public func commit(_ transaction: RecordTransaction) throws(VaultError) {
         try connection.transaction { () throws(VaultError) in
