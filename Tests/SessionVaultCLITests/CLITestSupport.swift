@@ -148,6 +148,8 @@ final class RunningCLI: @unchecked Sendable {
     let output = Pipe()
     let errors = Pipe()
     private let collected = CollectedOutput()
+    private let collectedErrors = CollectedOutput()
+    private let environment: [String: String]
 
     init(_ arguments: [String], environment: [String: String?], executable: String = CLI.binary, directory: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: executable)
@@ -156,13 +158,15 @@ final class RunningCLI: @unchecked Sendable {
         var env = CLI.baseEnvironment()
         for (name, value) in environment { env[name] = value }
         process.environment = env
+        self.environment = env
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
-        let collected = self.collected
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty { handle.readabilityHandler = nil } else { collected.append(chunk) }
+        for (pipe, sink) in [(output, collected), (errors, collectedErrors)] {
+            pipe.fileHandleForReading.readabilityHandler = { handle in
+                let chunk = handle.availableData
+                if chunk.isEmpty { handle.readabilityHandler = nil } else { sink.append(chunk) }
+            }
         }
         try process.run()
     }
@@ -187,11 +191,20 @@ final class RunningCLI: @unchecked Sendable {
         try input.fileHandleForWriting.write(contentsOf: Data(text.utf8))
     }
 
-    /// Closes standard input and waits for the exit status.
-    func finish() async -> Int32 {
+    /// Closes standard input, waits for the exit status, and checks both outputs for leaked secrets.
+    func finish(sourceLocation: SourceLocation = #_sourceLocation) async -> Int32 {
         try? input.fileHandleForWriting.close()
         while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        try? await Task.sleep(for: .milliseconds(50))  // let the handlers drain the pipes
         output.fileHandleForReading.readabilityHandler = nil
+        errors.fileHandleForReading.readabilityHandler = nil
+        let result = CLIResult(
+            status: process.terminationStatus,
+            stdout: collected.bytes,
+            stderr: collectedErrors.bytes,
+            arguments: process.arguments ?? []
+        )
+        CLI.expectNoSecrets(in: result, environment: environment, sourceLocation: sourceLocation)
         return process.terminationStatus
     }
 
@@ -199,6 +212,7 @@ final class RunningCLI: @unchecked Sendable {
         private let data = Mutex(Data())
         func append(_ chunk: Data) { data.withLock { $0.append(chunk) } }
         var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
+        var bytes: [UInt8] { data.withLock { [UInt8]($0) } }
     }
 }
 
