@@ -30,6 +30,7 @@ struct SessionVaultCommand: AsyncParsableCommand {
         version: SessionVaultInfo.versionDescription,
         subcommands: [
             InitCommand.self, ShowCommand.self, PasswdCommand.self, RotateCommand.self, VerifyCommand.self,
+            ImportCommand.self, ExportCommand.self, SealStringCommand.self, ShowSealedCommand.self,
             DemoCommand.self, BenchCommand.self,
         ]
     )

@@ -1,0 +1,78 @@
+/// One row of a ``ForeignDatabase`` query whose columns are addressed **by name**, so that files
+/// whose columns are in another order (Kurigram's migrated `sessions` table) or are missing
+/// (Telethon schema 7 has no `tmp_auth_key`) read the same way.
+struct ForeignRow {
+    let statement: ForeignStatement
+    let table: String
+    private let indexes: [String: Int32]
+
+    init(statement: ForeignStatement, table: String, columns: [String]) {
+        self.statement = statement
+        self.table = table
+        var indexes: [String: Int32] = [:]
+        for (index, name) in columns.enumerated() { indexes[name] = Int32(index) }
+        self.indexes = indexes
+    }
+
+    /// Whether the table has `column`.
+    func has(_ column: String) -> Bool { indexes[column] != nil }
+
+    func integer(_ column: String) throws(VaultError) -> Int64? {
+        guard let index = indexes[column] else { return nil }
+        return try statement.integer(index, name: "\(table).\(column)")
+    }
+
+    func requiredInteger(_ column: String) throws(VaultError) -> Int64 {
+        guard let value = try integer(column) else {
+            throw VaultError(.corrupt, "\(table).\(column) is missing or NULL")
+        }
+        return value
+    }
+
+    /// An integer that must fit `Int32` (DC ids, pts, qts, seq).
+    func int32(_ column: String) throws(VaultError) -> Int32? {
+        guard let value = try integer(column) else { return nil }
+        guard let narrow = Int32(exactly: value) else {
+            throw VaultError(.corrupt, "\(table).\(column) is \(value), out of range")
+        }
+        return narrow
+    }
+
+    func text(_ column: String) -> String? {
+        guard let index = indexes[column] else { return nil }
+        return statement.text(index)
+    }
+
+    /// A blob column copied into guarded memory; nil for NULL or `x''` (Telethon's "no key").
+    func secretBlob(_ column: String) throws(VaultError) -> SecretBytes? {
+        guard let index = indexes[column] else { return nil }
+        return try statement.secretBlob(index)
+    }
+
+    /// An auth key column: NULL or empty means no key; anything but 256 bytes is damage.
+    func authKey(_ column: String) throws(VaultError) -> AuthKey? {
+        guard let secret = try secretBlob(column) else { return nil }
+        guard secret.count == AuthKey.byteCount else {
+            throw VaultError(.corrupt, "\(table).\(column) holds \(secret.count) bytes; an auth key is 256")
+        }
+        return try AuthKey(secret: secret)
+    }
+}
+
+extension ForeignDatabase {
+    /// Runs `SELECT <the wanted columns that exist> FROM table [suffix]` and hands each row to `body`.
+    func selectRows(
+        from table: String,
+        columns wanted: [String],
+        suffix: String = "",
+        _ body: (ForeignRow) throws(VaultError) -> Void
+    ) throws(VaultError) {
+        let existing = Set(try columnNames(of: table))
+        let columns = wanted.filter { existing.contains($0) }
+        guard !columns.isEmpty else { return }
+        let sql = "SELECT \(columns.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(table) \(suffix)"
+        try forEachRow(sql) { (statement) throws(VaultError) in
+            try body(ForeignRow(statement: statement, table: table, columns: columns))
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import SessionVault
+
+/// `session-vault import SOURCE PATH`: a Telethon or Pyrogram session into a new vault.
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Encrypt an existing Telethon or Pyrogram session into a new vault.",
+        discussion: """
+            SOURCE is a session file (Telethon 1.x schema 7/8, Telethon v2 schema 10, Pyrogram schema 3, \
+            Kurigram schema 4-7) or a file holding a session string (Telethon 353/369 characters, Pyrogram \
+            351/356/362); '-' reads a string from standard input. Session strings are never taken on the \
+            command line. The format is recognised by content; --format only confirms it.
+
+            The vault is built in a temporary file beside PATH, reopened and compared with the source, and \
+            only then moved to PATH: a failed import leaves no PATH, and the source is never modified. The \
+            new vault's passphrase comes from the usual sources (see 'session-vault --help').
+
+            --shred then overwrites the source file (and its -journal, -wal, -shm) and removes it. Overwriting \
+            is best effort: copy-on-write file systems, SSD wear levelling, snapshots and backups keep old \
+            copies (README, "Encrypt my existing Telethon session").
+            """
+    )
+
+    @Argument(help: "The session file, or a file holding a session string; '-' for standard input.")
+    var source: String
+
+    @Argument(help: "The new vault ('.session' is appended when the name has no extension).")
+    var path: String
+
+    @Option(help: "Require this format: telethon, telethon-v2, telethon-string, pyrogram (or kurigram), pyrogram-string.")
+    var format: InteropFormatOption?
+
+    @Option(help: KDFProfile.help)
+    var kdf: KDFProfile = .default
+
+    @Flag(help: "After a verified import, overwrite the source file (and its -journal/-wal/-shm) and remove it.")
+    var shred = false
+
+    func run() async throws {
+        try await CommandRunner.run {
+            if shred && source == "-" {
+                throw VaultError(.invalidArgument, "--shred needs a source file, not standard input")
+            }
+            let destination = try VaultAccess.resolve(path, mustExist: false)
+            let imported = try SessionImporter.read(
+                from: source == "-" ? .standardInput : .file(path: source),
+                format: format?.format
+            )
+            guard imported.session.dataCenters.contains(where: { $0.authKey != nil }) else {
+                throw VaultError(
+                    .invalidArgument,
+                    "\(source) (\(imported.sourceDescription)) holds no auth key: it never logged in, so there is nothing to encrypt"
+                )
+            }
+            let passphrase = try VaultAccess.readPassphrase(confirm: true)
+            let configuration = VaultAccess.configuration(mode: .create, kdf: kdf.parameters)
+            let created = try await TerminalProgress.step("creating \(destination) (\(kdf.parameters))") {
+                () async throws(VaultError) in
+                try await SessionVault.createByImporting(
+                    imported,
+                    at: destination,
+                    passphrase: passphrase,
+                    configuration: configuration
+                )
+            }
+            for note in imported.notes { StandardStream.writeLine("note: \(note)") }
+            StandardStream.writeLine(
+                "imported \(imported.sourceDescription) from \(source) into \(created): \(Self.summary(imported)); verified"
+            )
+            if shred {
+                let removed = try FileShredder.shred(source)
+                StandardStream.writeLine(
+                    "shredded \(removed.joined(separator: ", ")) (overwritten, then removed; copies in snapshots, "
+                        + "backups or copy-on-write blocks are out of reach: log the old session out if in doubt)"
+                )
+            } else if source != "-" {
+                StandardStream.writeLine("\(source) still holds the plaintext session: remove it (or rerun with --shred)")
+            }
+        }
+    }
+
+    static func summary(_ imported: ImportedSession) -> String {
+        let session = imported.session
+        var parts = ["\(session.dataCenters.count) data center\(session.dataCenters.count == 1 ? "" : "s")"]
+        if let user = session.user { parts.append("user \(user.id)\(user.isBot ? " (bot)" : "")") }
+        if let state = session.updateState { parts.append("update state + \(state.channels.count) channels") }
+        parts.append("\(imported.peers.count) peers")
+        return parts.joined(separator: ", ")
+    }
+}
