@@ -10,7 +10,8 @@
 ///
 /// Checks, in order (codes in parentheses):
 /// 1. The vault opened, so its header, keyslots, every record and the record set authenticated
-///    (`authenticated`); a memory-only vault has nothing on disk (`memory-only`, warning).
+///    (`authenticated`); a memory-only vault has nothing on disk (`memory-only`, warning), and for
+///    other backends than SQLite files the remaining checks do not apply.
 /// 2. SQLite `PRAGMA integrity_check` (`integrity-ok`; `integrity-failed`, error).
 /// 3. The passphrase keyslot's Argon2id parameters against ``KDFParameters/default``
 ///    (`kdf-recommended`; `kdf-below-recommendation`, warning when fewer passes *or* less memory).
@@ -162,8 +163,19 @@ public struct VaultAudit: Sendable, Hashable, Codable {
         // 1. Authentication (done by opening).
         let keyslots = await vault.keyslotKinds
         let records = await vault.recordCount
-        guard vault.storageKind == .sqlite, let path = vault.path else {
+        if vault.storageKind == .memory {
             findings.append(Finding(.warning, .memoryOnly, "the vault is memory-only: nothing on disk to audit"))
+            return VaultAudit(path: vault.path, findings: findings)
+        }
+        guard vault.storageKind == .sqlite, let path = vault.path else {
+            findings.append(
+                Finding(
+                    .info,
+                    .authenticated,
+                    "opened and authenticated the header, \(keyslots.count) keyslot(s), \(records) record(s) and the record set "
+                        + "(\(vault.storageKind) storage: the file checks do not apply)"
+                )
+            )
             return VaultAudit(path: vault.path, findings: findings)
         }
         findings.append(
