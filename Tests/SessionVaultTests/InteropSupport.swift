@@ -1,0 +1,88 @@
+import CSodium
+import Foundation
+import Testing
+@_spi(Testing) @testable import SessionVault
+
+/// The interop fixtures made by the real Telethon / Pyrogram / Kurigram (Fixtures/interop/), their
+/// manifest, and helpers shared by the Interop*Tests suites.
+enum InteropFixtures {
+    /// `<package root>/Fixtures/interop`, found from this source file.
+    static let directory: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/interop").path
+
+    static func path(_ file: String) -> String { directory + "/" + file }
+
+    /// `manifest.json` → `fixtures[]`, by file name.
+    /// Read once, never mutated (hence `nonisolated(unsafe)`: JSON values are not `Sendable`).
+    nonisolated(unsafe) static let manifest: [String: [String: Any]] = {
+        let data = try! Data(contentsOf: URL(fileURLWithPath: path("manifest.json")))
+        let root = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
+        var byFile: [String: [String: Any]] = [:]
+        for entry in root["fixtures"] as! [[String: Any]] { byFile[entry["file"] as! String] = entry }
+        return byFile
+    }()
+
+    /// `handmade-manifest.json` → `fixtures[]`, by file name (the Telethon v2 fixture).
+    nonisolated(unsafe) static let handmade: [String: [String: Any]] = {
+        let data = try! Data(contentsOf: URL(fileURLWithPath: path("handmade-manifest.json")))
+        let root = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
+        var byFile: [String: [String: Any]] = [:]
+        for entry in root["fixtures"] as! [[String: Any]] { byFile[entry["file"] as! String] = entry }
+        return byFile
+    }()
+
+    /// Every real-library fixture file, sorted.
+    static var files: [String] { manifest.keys.sorted() }
+
+    static func facts(_ file: String) -> [String: Any] { manifest[file]!["facts"] as! [String: Any] }
+
+    static func format(_ file: String) -> SessionFormat { SessionFormat(name: manifest[file]!["format"] as! String)! }
+
+    static func read(_ file: String, format: SessionFormat? = nil) throws -> ImportedSession {
+        try SessionImporter.read(from: .file(path: path(file)), format: format)
+    }
+}
+
+/// SHA-256 (libsodium `crypto_hash_sha256`) of an auth key, as lowercase hex.
+func sha256Hex(_ key: AuthKey) -> String {
+    var digest = [UInt8](repeating: 0, count: 32)
+    key.withUnsafeBytes { raw in
+        _ = crypto_hash_sha256(&digest, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(raw.count))
+    }
+    return digest.map { String(format: "%02x", $0) }.joined()
+}
+
+/// JSON numbers as Int64 (NSNumber bridging).
+func int64(_ value: Any?) -> Int64? {
+    guard let number = value as? NSNumber else { return nil }
+    return number.int64Value
+}
+
+func isNull(_ value: Any?) -> Bool { value == nil || value is NSNull }
+
+/// A guarded copy of some text (for `SessionImporter.Source.text`).
+func secretText(_ text: String) throws -> SecretBytes {
+    try Array(text.utf8).withUnsafeBytes { try SecretBytes(copying: $0) }
+}
+
+/// Writes bytes to a new file.
+func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
+
+/// Runs SQL on a (new or existing) SQLite file with the dlopen'd library (fixtures for malformed-input tests).
+func withForeignDatabase(_ path: String, _ body: (ForeignDatabase) throws -> Void) throws {
+    if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+    let db = try ForeignDatabase(path: path, label: "test database", writable: true, library: try ForeignDatabase.loadLibrary())
+    defer { db.close() }
+    try body(db)
+}
+
+/// Maps a manifest peer `type` to the vault's kind (Telethon types come from the marked id).
+func expectedKind(_ type: String) -> Peer.Kind {
+    switch type {
+    case "chat": .group
+    default: Peer.Kind(name: type)!
+    }
+}
