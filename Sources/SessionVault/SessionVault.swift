@@ -163,8 +163,37 @@ public actor SessionVault: SessionStorage {
         cipher: any RecordCipher = SecretBoxCipher(),
         magic: [UInt8] = StoredHeader.magic
     ) async throws(VaultError) -> SessionVault {
-        try configuration.kdf.validate(allowingTestParameters: configuration.allowsInsecureKDFParametersForTesting)
         // All key material first: nothing touches the disk until the slow, fallible work is done.
+        let contents = try makeNewVaultContents(passphrase: passphrase, configuration: configuration, cipher: cipher, magic: magic)
+        let store = try await SQLiteRecordStore.create(
+            at: path,
+            library: library,
+            durability: configuration.durability,
+            lockWait: configuration.lockWait
+        )
+        do throws(VaultError) {
+            try store.commit(contents.transaction)
+        } catch {
+            try? store.destroy()
+            throw error
+        }
+        reportMemoryLocking(configuration.logger)
+        return SessionVault(
+            storageKind: .sqlite,
+            path: path,
+            configuration: configuration,
+            parts: Parts(store: store, unlocked: contents.unlocked)
+        )
+    }
+
+    /// A new, empty vault's key material and first transaction (header, passphrase keyslot, manifest).
+    static func makeNewVaultContents(
+        passphrase: Passphrase,
+        configuration: Configuration,
+        cipher: any RecordCipher = SecretBoxCipher(),
+        magic: [UInt8] = StoredHeader.magic
+    ) throws(VaultError) -> (transaction: RecordTransaction, unlocked: Unlocked) {
+        try configuration.kdf.validate(allowingTestParameters: configuration.allowsInsecureKDFParametersForTesting)
         let dataKey = try SecretBytes.random(count: KeyDerivation.keyByteCount)
         let vaultID = Sodium.randomPublicBytes(count: 16)
         let slot = try Keyslots.makePassphraseSlot(
@@ -178,27 +207,13 @@ public actor SessionVault: SessionStorage {
         var header = StoredHeader(magic: magic, formatVersion: StoredHeader.currentFormatVersion, vaultID: vaultID, mac: [])
         header.mac = keys.headerMAC(header: header, keyslots: [slot])
         let manifest = try sealManifest(sealer: sealer, count: 0, sum: RecordSetSum())
-
-        let store = try await SQLiteRecordStore.create(
-            at: path,
-            library: library,
-            durability: configuration.durability,
-            lockWait: configuration.lockWait
-        )
-        do throws(VaultError) {
-            try store.commit(RecordTransaction(header: header, keyslots: [slot], upserts: [manifest]))
-        } catch {
-            try? store.destroy()
-            throw error
-        }
-        reportMemoryLocking(configuration.logger)
-        return SessionVault(
-            storageKind: .sqlite,
-            path: path,
-            configuration: configuration,
-            parts: Parts(
-                store: store,
-                unlocked: Unlocked(header: header, keyslots: [slot], sealer: sealer, state: LoadedState(session: Session(), recordCount: 0, setSum: RecordSetSum()))
+        return (
+            RecordTransaction(header: header, keyslots: [slot], upserts: [manifest]),
+            Unlocked(
+                header: header,
+                keyslots: [slot],
+                sealer: sealer,
+                state: LoadedState(session: Session(), recordCount: 0, setSum: RecordSetSum())
             )
         )
     }

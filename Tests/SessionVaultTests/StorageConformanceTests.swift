@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @_spi(Testing) @testable import SessionVault
 
@@ -6,6 +7,8 @@ import Testing
 enum StorageUnderTest: String, CaseIterable, CustomTestStringConvertible {
     case sqlite
     case memory
+    /// A store written outside the module, opened through `SessionVault.open(store:…)`.
+    case external
 
     var testDescription: String { rawValue }
 
@@ -19,6 +22,18 @@ enum StorageUnderTest: String, CaseIterable, CustomTestStringConvertible {
             return (vault, { try await SessionVault.open(at: path, passphrase: passphrase(), configuration: fastConfiguration(mode: .openExisting)) })
         case .memory:
             return (try await SessionVault.open(at: nil, passphrase: passphrase(), configuration: fastConfiguration()), nil)
+        case .external:
+            let backing = SharedDictionaryStore.Backing()
+            let open = { (mode: SessionVault.Configuration.Mode) in
+                try await SessionVault.open(
+                    store: SharedDictionaryStore(backing),
+                    storageKind: .external,
+                    location: "shared dictionary",
+                    passphrase: passphrase(),
+                    configuration: fastConfiguration(mode: mode)
+                )
+            }
+            return (try await open(.create), { try await open(.openExisting) })
         }
     }
 }
@@ -198,5 +213,33 @@ struct StorageConformanceTests {
                 try await again.close()
             }
         }
+    }
+}
+
+/// The generic entry point for stores outside the module: modes and unlocking.
+@Suite("Opening a RecordStore")
+struct RecordStoreOpeningTests {
+    @Test func modesWrongPassphraseAndTampering() async throws {
+        let backing = SharedDictionaryStore.Backing()
+        func open(_ secret: String, _ mode: SessionVault.Configuration.Mode) async throws -> SessionVault {
+            try await SessionVault.open(
+                store: SharedDictionaryStore(backing),
+                storageKind: .external,
+                location: "shared",
+                passphrase: passphrase(secret),
+                configuration: fastConfiguration(mode: mode)
+            )
+        }
+        await #expect(throws: VaultError(.notFound, "")) { _ = try await open("pw", .openExisting) }
+        let vault = try await open("pw", .openOrCreate)
+        try await vault.save(try sampleSession())
+        try await vault.close()
+        await #expect(throws: VaultError(.alreadyExists, "")) { _ = try await open("pw", .create) }
+        await #expect(throws: VaultError(.wrongPassphrase, "")) { _ = try await open("other", .openExisting) }
+        backing.contents.withLock { contents in
+            let tag = contents.records.keys.first!
+            contents.records[tag]!.ciphertext[3] ^= 1
+        }
+        await #expect(throws: VaultError(.tampered, "")) { _ = try await open("pw", .openExisting) }
     }
 }

@@ -5,9 +5,11 @@ public enum StorageKind: String, Hashable, Sendable, CustomStringConvertible {
     /// Process memory only: nothing survives the process. Used for nil paths and as the fallback
     /// when libsqlite3 cannot be loaded.
     case memory
-    /// A backend outside this module (for example PostgreSQL).
+    /// A PostgreSQL database (the `SessionVaultPostgres` module).
+    case postgres
+    /// Another backend outside this module.
     case external
 
-    /// `sqlite`, `memory` or `external`.
+    /// `sqlite`, `memory`, `postgres` or `external`.
     public var description: String { rawValue }
 }
