@@ -8,7 +8,7 @@ SWIFT ?= swift
 STRICT := -Xswiftc -warnings-as-errors
 BIN := .build/debug/session-vault
 
-.PHONY: all deps build demo test bench bench-compare clean
+.PHONY: all deps build demo test bench bench-compare fixtures fixtures-check clean
 
 all: build
 
@@ -38,6 +38,17 @@ bench: deps
 bench-compare: deps
 	$(SWIFT) build -c release --product session-vault
 	python3 bench/telethon_compare.py --binary .build/release/session-vault --dir "$${BENCH_DIR:-$$(mktemp -d)}"
+
+# Known-answer vaults, tamper corpus, vectors and manifest (Fixtures/README.md). Adds new fixtures;
+# refuses to change existing ones (pass FIXTURES_FLAGS=--force only for an unreleased format).
+fixtures: deps
+	$(SWIFT) build --product sv-fixtures $(STRICT)
+	.build/debug/sv-fixtures --output Fixtures $(FIXTURES_FLAGS)
+
+# Only the fixture checks (`make test` runs them too): hashes, outcomes, contents, vectors, determinism.
+fixtures-check: deps
+	$(SWIFT) build --build-tests $(STRICT)
+	$(SWIFT) test --skip-build --filter SessionVaultFixtureTests
 
 clean:
 	rm -rf .build

@@ -57,6 +57,18 @@ let package = Package(
             name: "SessionVaultCLITests",
             dependencies: ["session-vault", "SessionVault"]
         ),
+        // The fixture generator (`make fixtures`, Fixtures/README.md): a development tool, not a
+        // product. It installs a deterministic libsodium random source in its own process, so
+        // nothing else links it, not even the fixture tests (they run the built binary).
+        .executableTarget(
+            name: "sv-fixtures",
+            dependencies: ["SessionVault", "CSodium"]
+        ),
+        // `make fixtures-check`: the manifest, the known-answer vaults, the tamper corpus, the vectors.
+        .testTarget(
+            name: "SessionVaultFixtureTests",
+            dependencies: ["SessionVault", "CSodium", .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )
 
