@@ -394,6 +394,7 @@ extension Generator {
                 opens: [
                     .ok(Passphrases.tamperBase),
                     OpenCheck(secret: .recoveryKey(recoveryKey), bounds: .test, expect: "ok"),
+                    .error(.wrongPassphrase, Passphrases.wrong),
                     .error(.kdfParametersOutOfBounds, Passphrases.tamperBase, .production),
                 ],
                 contents: contents

@@ -82,7 +82,8 @@ extension SVFixtures {
 
         let vaults = try await generator.makeKnownAnswerVaults()
         try await generator.makeTamperCorpus(vaults)
-        for (name, document) in try Vectors.all() {
+        let vectorFiles = try Vectors.all()
+        for (name, document) in vectorFiles {
             try generator.write(Array(document.rendered().utf8), to: "vectors/" + name)
         }
         try generator.write(Array(try manifest(generator).rendered().utf8), to: "manifest.json")
@@ -90,8 +91,12 @@ extension SVFixtures {
         let report = try FixtureOutput.publish(staging: staging, output: output, force: force)
         let vaultCount = generator.entries.filter { $0.file.hasPrefix("vaults/") }.count
         let tamperedCount = generator.entries.filter { $0.file.hasPrefix("tampered/") }.count
-        print("sv-fixtures: \(vaultCount) known-answer vaults, \(tamperedCount) tampered files, 7 vector files")
-        print("sv-fixtures: \(report.written.count) written, \(report.unchanged.count) unchanged, \(report.conflicts.count) differing")
+        print("sv-fixtures: \(vaultCount) known-answer vaults, \(tamperedCount) tampered files, \(vectorFiles.count) vector files")
+        let refused = !report.conflicts.isEmpty && !force
+        print(
+            "sv-fixtures: \(report.written.count) \(refused ? "new (nothing written)" : "written"), "
+                + "\(report.unchanged.count) unchanged, \(report.conflicts.count) differing"
+        )
         for file in report.stale { print("sv-fixtures: note: \(output)/\(file) is not produced by this generator (kept)") }
         if !report.conflicts.isEmpty {
             for file in report.conflicts { print("sv-fixtures: \(force ? "overwrote" : "refusing to overwrite") \(output)/\(file)") }

@@ -539,6 +539,146 @@ enum Vectors {
         )
     }
 
+    // MARK: sealed-string.json
+
+    /// Sealed session strings (`docs/FORMAT.md` §10) built step by step from fixed inputs, the payload
+    /// framed here from the format's description (the library's framing is private).
+    static func sealedString() throws -> JSON {
+        let session = Session(
+            dataCenters: [
+                DataCenter(
+                    id: 2,
+                    ipv4: Endpoint(host: "149.154.167.51", port: 443),
+                    ipv6: Endpoint(host: "2001:67c:4e8:f002::a", port: 443),
+                    authKey: try FixtureSessions.authKey("sealed-string/dc2")
+                ),
+                DataCenter(id: 2, ipv4: Endpoint(host: "149.154.167.222", port: 443), authKey: try FixtureSessions.authKey("sealed-string/dc2/media"), isMediaOnly: true),
+                DataCenter(id: 4, ipv4: Endpoint(host: "149.154.167.91", port: 443)),
+            ],
+            user: LoggedInUser(id: 7_123_456_789, dataCenterID: 2, isBot: true, username: "sealed_string_bot"),
+            updateState: UpdateState(pts: 4_242, qts: 17, date: 1_764_000_000, seq: 99, channels: [1_234_567_890: 100, 1_000_000_001: 7]),
+            apiID: 611_335
+        )
+        let cases: [(String, String, Session, UInt64, UInt64)] = [
+            ("every record kind a sealed string carries, test-floor KDF", "sealed string passphrase", session, 1, 8192),
+            ("an empty session", "sealed string passphrase", Session(), 1, 8192),
+            ("the default profile", "correct horse battery staple", session, KDFParameters.default.opsLimit, KDFParameters.default.memLimit),
+        ]
+        func frame(_ kind: RecordKind, _ body: (inout ByteWriter) throws(VaultError) -> Void) throws -> [UInt8] {
+            var buffer = [UInt8](repeating: 0, count: RecordSealer.maximumPlaintextByteCount)
+            let plaintext: [UInt8] = try buffer.withUnsafeMutableBytes { raw in
+                var writer = ByteWriter(raw)
+                try body(&writer)
+                return Array(writer.written)
+            }
+            return [kind.rawValue] + ByteWriter.littleEndian(UInt32(plaintext.count)) + plaintext
+        }
+        var vectors: [JSON] = []
+        var texts: [(passphrase: String, text: String, blob: [UInt8])] = []
+        for (index, (name, passphrase, content, ops, mem)) in cases.enumerated() {
+            let salt = bytes("sealed salt \(index)", 16)
+            let keyNonce = bytes("sealed key nonce \(index)", 24)
+            let payloadNonce = bytes("sealed payload nonce \(index)", 24)
+            let dataKey = bytes("sealed data key \(index)", 32)
+            let parameters = KDFParameters(opsLimit: ops, memLimit: mem)
+            let kek = reveal(try KeyDerivation.passphraseKEK(try Passphrase(copying: passphrase), salt: salt, parameters: parameters))
+            let wrapped = secretbox(dataKey, nonce: keyNonce, key: kek)
+            let header = [1, 2] + ByteWriter.littleEndian(ops) + ByteWriter.littleEndian(mem) + salt + keyNonce + wrapped
+            let payloadKey = blake2b(key: dataKey, KeySchedule.label("sealed-string-key") + header)
+            var payload: [UInt8] = []
+            for dataCenter in content.dataCenters.sorted(by: { $0.identity < $1.identity }) {
+                payload += try frame(.dataCenter) { (writer) throws(VaultError) in try RecordCodec.encode(dataCenter, into: &writer) }
+            }
+            if let user = content.user {
+                payload += try frame(.user) { (writer) throws(VaultError) in try RecordCodec.encode(user, into: &writer) }
+            }
+            if let state = content.updateState {
+                payload += try frame(.updateState) { (writer) throws(VaultError) in
+                    try RecordCodec.encodeUpdateState(pts: state.pts, qts: state.qts, date: state.date, seq: state.seq, into: &writer)
+                }
+                for (channel, pts) in state.channels.sorted(by: { $0.key < $1.key }) {
+                    payload += try frame(.channelState) { (writer) throws(VaultError) in try RecordCodec.encodeChannelState(id: channel, pts: pts, into: &writer) }
+                }
+            }
+            if content.apiID != nil || content.isTestMode || content.takeoutID != nil {
+                payload += try frame(.sessionExtras) { (writer) throws(VaultError) in
+                    try RecordCodec.encodeSessionExtras(apiID: content.apiID, isTestMode: content.isTestMode, takeoutID: content.takeoutID, into: &writer)
+                }
+            }
+            let ciphertext = secretbox(payload, nonce: payloadNonce, key: payloadKey)
+            let blob = header + payloadNonce + ciphertext
+            let text = "svs1." + Base64URL.encode(blob)
+            texts.append((passphrase, text, blob))
+            vectors.append(
+                .object([
+                    ("name", .string(name)),
+                    ("passphrase", .string(passphrase)),
+                    ("opslimit", .uint(ops)),
+                    ("memlimit", .uint(mem)),
+                    ("within_bounds", .bool(parameters.isWithinBounds)),
+                    ("salt", .hex(salt)),
+                    ("key_nonce", .hex(keyNonce)),
+                    ("data_key", .hex(dataKey)),
+                    ("kek", .hex(kek)),
+                    ("wrapped_key", .hex(wrapped)),
+                    ("header", .hex(header)),
+                    ("payload_key", .hex(payloadKey)),
+                    ("payload", .hex(payload)),
+                    ("payload_nonce", .hex(payloadNonce)),
+                    ("payload_ciphertext", .hex(ciphertext)),
+                    ("text", .string(text)),
+                    ("session", SessionJSON.make(content.isEmpty ? nil : content)),
+                ])
+            )
+        }
+        // Texts a reader must refuse, made from the first vector.
+        let (passphrase, text, blob) = texts[0]
+        func variant(_ change: (inout [UInt8]) -> Void) -> String {
+            var copy = blob
+            change(&copy)
+            return "svs1." + Base64URL.encode(copy)
+        }
+        let rejected: [(String, String, String, String)] = [
+            (variant { $0[$0.count - 1] ^= 0x01 }, passphrase, "tampered", "the last ciphertext byte flipped"),
+            (variant { $0[20] ^= 0x01 }, passphrase, "wrong-passphrase", "a salt byte flipped: another KEK, the data key does not unwrap"),
+            (variant { $0[0] = 2 }, passphrase, "unsupported-format-version", "version byte 2"),
+            (variant { $0[1] = 9 }, passphrase, "unsupported-format-version", "kdf byte 9"),
+            (variant { $0[2] = 0 }, passphrase, "kdf-parameters-out-of-bounds", "opslimit 0, checked before deriving"),
+            (variant { $0[10...17] = ArraySlice(ByteWriter.littleEndian(UInt64(64) << 30)) }, passphrase, "kdf-parameters-out-of-bounds", "memlimit 64 GiB"),
+            (variant { $0.removeLast($0.count - 140) }, passphrase, "corrupt", "cut to 140 bytes: shorter than header, nonce and tag (146)"),
+            (text, "not the passphrase", "wrong-passphrase", "a wrong passphrase"),
+            (text + "=", passphrase, "invalid-argument", "base64 padding"),
+            (String(text.dropLast()) + "+", passphrase, "invalid-argument", "a character outside the base64url alphabet"),
+            ("svs2." + text.dropFirst(5), passphrase, "invalid-argument", "another prefix"),
+        ]
+        return document(
+            [
+                "Sealed session strings (docs/FORMAT.md 10): text = 'svs1.' || base64url-without-padding(header || payload_nonce || payload_ciphertext);",
+                "header = u8 version (1) || u8 kdf (2) || u64le opslimit || u64le memlimit || salt || key_nonce || wrapped_key, wrapped_key = SECRETBOX(kek, key_nonce, data_key);",
+                "payload_key = BLAKE2b-256(key = data_key, LABEL('sealed-string-key') || header); payload = (u8 kind || u32le length || plaintext)*, ascending kinds;",
+                "payload_ciphertext = SECRETBOX(payload_key, payload_nonce, payload). Test-floor vectors open only with the test switch (kdf_bounds 'test').",
+                "rejected: texts made from the first vector that a reader must refuse (with the test switch), and the error.",
+            ],
+            [
+                ("vectors", .array(vectors)),
+                (
+                    "rejected",
+                    .array(
+                        rejected.map {
+                            .object([("text", .string($0.0)), ("passphrase", .string($0.1)), ("expect", .string($0.2)), ("why", .string($0.3))])
+                        }
+                    )
+                ),
+            ]
+        )
+    }
+
+    static func blake2b(key: [UInt8], _ message: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        _ = crypto_generichash(&out, 32, message, UInt64(message.count), key, key.count)
+        return out
+    }
+
     /// Every vector file: name → document.
     static func all() throws -> [(String, JSON)] {
         [
@@ -549,6 +689,7 @@ enum Vectors {
             ("header.json", try header()),
             ("recoverykey.json", try recoveryKey()),
             ("manifest-sum.json", try manifestSum()),
+            ("sealed-string.json", try sealedString()),
         ]
     }
 }

@@ -466,3 +466,92 @@ struct VectorTests {
         }
     }
 }
+
+// MARK: sealed-string.json
+
+extension VectorTests {
+    struct SealedStringFile: Decodable {
+        struct Vector: Decodable {
+            var name: String
+            var passphrase: String
+            var opslimit: UInt64
+            var memlimit: UInt64
+            var withinBounds: Bool
+            var salt: String
+            var keyNonce: String
+            var dataKey: String
+            var kek: String
+            var wrappedKey: String
+            var header: String
+            var payloadKey: String
+            var payload: String
+            var payloadNonce: String
+            var payloadCiphertext: String
+            var text: String
+            var session: ExpectedSession?
+        }
+        struct Rejected: Decodable {
+            var text: String
+            var passphrase: String
+            var expect: String
+            var why: String
+        }
+        var vectors: [Vector]
+        var rejected: [Rejected]
+    }
+
+    /// RFC 4648 §5 base64url without padding (an independent encoder for the check).
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        var out = ""
+        var index = 0
+        while index < bytes.count {
+            let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
+            let value = chunk.enumerated().reduce(0) { $0 | Int($1.element) << (16 - 8 * $1.offset) }
+            for position in 0...chunk.count { out.append(alphabet[value >> (18 - 6 * position) & 63]) }
+            index += 3
+        }
+        return out
+    }
+
+    static func testConfiguration() -> SessionVault.Configuration {
+        var configuration = SessionVault.Configuration()
+        configuration.allowsInsecureKDFParametersForTesting = true
+        return configuration
+    }
+
+    @Test func sealedStringVectors() throws {
+        let file = try vectorFile("sealed-string.json", as: SealedStringFile.self)
+        #expect(file.vectors.contains { $0.withinBounds })
+        for vector in file.vectors {
+            // Every step, re-derived.
+            let parameters = KDFParameters(opsLimit: vector.opslimit, memLimit: vector.memlimit)
+            #expect(parameters.isWithinBounds == vector.withinBounds)
+            let kek = try KeyDerivation.passphraseKEK(try Passphrase(copying: vector.passphrase), salt: bytes(vector.salt), parameters: parameters)
+            #expect(hex(reveal(kek)) == vector.kek, "\(vector.name)")
+            #expect(hex(secretboxEasy(bytes(vector.dataKey), nonce: bytes(vector.keyNonce), key: bytes(vector.kek))) == vector.wrappedKey)
+            let header = [UInt8(1), 2] + ByteWriter.littleEndian(vector.opslimit) + ByteWriter.littleEndian(vector.memlimit)
+                + bytes(vector.salt) + bytes(vector.keyNonce) + bytes(vector.wrappedKey)
+            #expect(hex(header) == vector.header)
+            #expect(hex(blake2b(32, key: bytes(vector.dataKey), KeySchedule.label("sealed-string-key") + header)) == vector.payloadKey)
+            #expect(hex(secretboxEasy(bytes(vector.payload), nonce: bytes(vector.payloadNonce), key: bytes(vector.payloadKey))) == vector.payloadCiphertext)
+            #expect("svs1." + Self.base64URL(header + bytes(vector.payloadNonce) + bytes(vector.payloadCiphertext)) == vector.text)
+            // And the library opens the text into exactly the session.
+            let session = try SealedSessionString.decode(vector.text, passphrase: try Passphrase(copying: vector.passphrase), configuration: Self.testConfiguration())
+            let problems = SessionComparison.differences(session.isEmpty ? nil : session, vector.session)
+            #expect(problems.isEmpty, "\(vector.name): \(problems)")
+            if !vector.withinBounds {
+                #expect(throws: VaultError(.kdfParametersOutOfBounds, "")) {
+                    _ = try SealedSessionString.decode(vector.text, passphrase: try Passphrase(copying: vector.passphrase), configuration: SessionVault.Configuration())
+                }
+            }
+        }
+        #expect(file.rejected.count >= 5)
+        for rejected in file.rejected {
+            let code = try #require(VaultError.Code(name: rejected.expect))
+            #expect(throws: VaultError(code, ""), "\(rejected.why)") {
+                _ = try SealedSessionString.decode(rejected.text, passphrase: try Passphrase(copying: rejected.passphrase), configuration: Self.testConfiguration())
+            }
+        }
+    }
+}
