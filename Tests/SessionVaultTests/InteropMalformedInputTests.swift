@@ -106,13 +106,13 @@ import Testing
 
     @Test func missingFileAndDirectory() throws {
         #expect(fileError("/nonexistent/bot.session")?.code == .notFound)
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             #expect(fileError(directory)?.message.contains("not a regular file") == true)
         }
     }
 
     @Test func emptyAndBinaryAndLargeFiles() throws {
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             try writeFile(directory + "/empty", [])
             #expect(fileError(directory + "/empty")?.message.contains("is empty") == true)
             try writeFile(directory + "/binary", (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 37) })
@@ -125,7 +125,7 @@ import Testing
     }
 
     @Test func sqliteFileOfAnotherApplication() throws {
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             let path = directory + "/places.sqlite"
             try withForeignDatabase(path) { db in
                 try db.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT); CREATE TABLE moz_bookmarks (id INTEGER)")
@@ -156,7 +156,7 @@ import Testing
 
     @Test(arguments: [8, 20, 99, 100, 4096, 10_000, 28_671])
     func truncatedFile(length: Int) throws {
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             let path = directory + "/truncated.session"
             try writeFile(path, Array(readFile(InteropFixtures.path("telethon-v8.session")).prefix(length)))
             let error = fileError(path)
@@ -166,7 +166,7 @@ import Testing
     }
 
     @Test func damagedPagesAreCorrupt() throws {
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             let path = directory + "/damaged.session"
             var bytes = readFile(InteropFixtures.path("telethon-v8.session"))
             for index in 4096..<8192 { bytes[index] = 0xA5 }  // page 2: the first table's b-tree
@@ -184,7 +184,7 @@ import Testing
         ("pyrogram-2.0.106.session", "number", 2, "older than"),
     ])
     func unsupportedSchemaVersion(file: String, column: String, version: Int, relation: String) throws {
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             let path = directory + "/schema.session"
             try writeFile(path, readFile(InteropFixtures.path(file)))
             try withForeignDatabase(path) { db in try db.execute("UPDATE version SET \(column) = \(version)") }
@@ -195,7 +195,7 @@ import Testing
     }
 
     @Test func telethonV2OfAnotherVersion() throws {
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             let path = directory + "/v2.session"
             try writeFile(path, readFile(InteropFixtures.path("telethon-v2.session")))
             try withForeignDatabase(path) { db in try db.execute("UPDATE version SET version = 11") }
@@ -211,7 +211,7 @@ import Testing
         "UPDATE update_state SET date = 'yesterday' WHERE id = 0",
     ])
     func damagedTelethonRows(sql: String) throws {
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             let path = directory + "/rows.session"
             try writeFile(path, readFile(InteropFixtures.path("telethon-v8.session")))
             try withForeignDatabase(path) { db in try db.execute(sql) }
@@ -221,7 +221,7 @@ import Testing
     }
 
     @Test func unknownPyrogramPeerTypeIsSkippedWithANote() throws {
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             let path = directory + "/types.session"
             try writeFile(path, readFile(InteropFixtures.path("pyrogram-2.0.106.session")))
             try withForeignDatabase(path) { db in try db.execute("UPDATE peers SET type = 'spaceship' WHERE id = 1234567890") }
@@ -232,7 +232,7 @@ import Testing
     }
 
     @Test func damagedTelethonV2Address() throws {
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             let path = directory + "/v2.session"
             try writeFile(path, readFile(InteropFixtures.path("telethon-v2.session")))
             try withForeignDatabase(path) { db in try db.execute("UPDATE datacenter SET ipv4_addr = '149.154.167.51' WHERE id = 2") }
@@ -243,7 +243,7 @@ import Testing
     /// A WAL-mode source with committed data still in its -wal (a running client) is read through a
     /// private copy: the import sees the data and the source files do not change.
     @Test func walSourceIsReadWithoutTouchingIt() throws {
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             let path = directory + "/live.session"
             try writeFile(path, readFile(InteropFixtures.path("kurigram-2.2.26.session")))
             let library = try ForeignDatabase.loadLibrary()

@@ -83,7 +83,7 @@ struct InteropRealLibraryTests {
     @Test(arguments: sources)
     func realLibrariesLoadEveryExport(file: String) throws {
         let imported = try InteropFixtures.read(file)
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             for target in Self.targets {
                 let hasKey = imported.session.dataCenters.contains { $0.authKey != nil }
                 if !target.format.isSQLite && !hasKey { continue }

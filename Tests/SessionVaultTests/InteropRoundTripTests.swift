@@ -111,7 +111,7 @@ import Testing
     func crossFormat(file: String) throws {
         let original = try InteropFixtures.read(file)
         let session = original.session
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             for (format, schema) in Self.crossTargets {
                 if format == .pyrogramString && session.user == nil { continue }  // needs a user id
                 let out = directory + "/\(format)-\(schema ?? 0).out"
@@ -145,7 +145,7 @@ import Testing
     @Test func telethonTemporaryKeySurvivesSchema8Only() throws {
         let original = try InteropFixtures.read("telethon-v8-tmpkey.session")
         #expect(original.session.dataCenters.first?.temporaryAuthKey != nil)
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             try SessionExporter.write(original.session, peers: original.peers, format: .telethon, to: directory + "/v8.session")
             #expect(try SessionImporter.read(from: .file(path: directory + "/v8.session")).session == original.session)
             let report = try SessionExporter.write(
@@ -159,7 +159,7 @@ import Testing
         let original = try InteropFixtures.read("telethon-v8-nokey.session")
         #expect(original.session.dataCenters.isEmpty)
         #expect(original.notes.contains { $0.contains("no auth key") })
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             let out = directory + "/nokey.session"
             try SessionExporter.write(original.session, format: .telethon, to: out)
             var row: [String] = []
@@ -175,7 +175,7 @@ import Testing
 
     @Test func exportNeverReplacesAFile() throws {
         let original = try InteropFixtures.read("telethon-v8.session")
-        try withTemporaryDirectory { directory in
+        try inTemporaryDirectory { directory in
             let out = directory + "/exists.session"
             try writeFile(out, Array("keep me".utf8))
             let error = #expect(throws: VaultError.self) { try SessionExporter.write(original.session, format: .telethon, to: out) }
@@ -186,8 +186,9 @@ import Testing
     }
 }
 
-/// `withTemporaryDirectory` for synchronous bodies.
-func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
+/// A fresh temporary directory for a synchronous body, removed afterwards (named apart from the
+/// async `withTemporaryDirectory` of TestSupport.swift so that overload resolution never changes).
+func inTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("sv-test-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: path) }

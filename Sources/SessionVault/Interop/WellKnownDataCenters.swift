@@ -28,4 +28,10 @@ public enum WellKnownDataCenters {
         }
         return production[id].map { Endpoint(host: $0, port: 443) }
     }
+
+    /// Whether `endpoint` is the well-known address of DC `id` (for `show` to say that an address
+    /// may have been inferred from the DC id rather than stored by the source library).
+    public static func isWellKnown(_ endpoint: Endpoint, dataCenter id: Int32, testMode: Bool) -> Bool {
+        self.endpoint(dataCenter: id, testMode: testMode) == endpoint
+    }
 }
