@@ -176,7 +176,7 @@ extension Generator {
             FixtureEntry(
                 file: interactive.file,
                 category: "known-answer",
-                made: "sv-fixtures: SessionVault.open(create) + save + hot-path saves; profile 'interactive' at \(floorNote); ASCII passphrase",
+                made: "sv-fixtures: SessionVault.open(create), save, hot-path saves, two upsertPeers batches; profile 'interactive' at \(floorNote); ASCII passphrase",
                 opens: [
                     .ok(Passphrases.interactive),
                     .error(.wrongPassphrase, Passphrases.wrong),
@@ -390,7 +390,7 @@ extension Generator {
             FixtureEntry(
                 file: file,
                 category: "known-answer",
-                made: "sv-fixtures: create + save, then save (a channel removed, values changed) + addRecoveryKey, test-floor Argon2id; base of tampered/",
+                made: "sv-fixtures: create, save, upsertPeers; then save (a channel removed, values changed) and addRecoveryKey; test-floor Argon2id; base of tampered/",
                 opens: [
                     .ok(Passphrases.tamperBase),
                     OpenCheck(secret: .recoveryKey(recoveryKey), bounds: .test, expect: "ok"),
@@ -456,7 +456,7 @@ extension Generator {
             FixtureEntry(
                 file: file,
                 category: "known-answer",
-                made: "sv-fixtures: created with one passphrase, save, addRecoveryKey, changePassphrase, rotateDataKey (new data key, new recovery key), test-floor Argon2id",
+                made: "sv-fixtures: created with one passphrase, save, upsertPeers, addRecoveryKey, changePassphrase, rotateDataKey (new data key, new recovery key), test-floor Argon2id",
                 opens: [
                     .ok(Passphrases.rotationNew),
                     OpenCheck(secret: .recoveryKey(newRecoveryKey), bounds: .test, expect: "ok"),

@@ -29,7 +29,8 @@ struct SVFixtures {
             exit(1)
         }
         #else
-        fputs("sv-fixtures uses the library's internals: build it in the debug configuration\n", stderr)
+        let message = "sv-fixtures uses the library's internals: build it in the debug configuration\n"
+        _ = message.withCString { write(2, $0, strlen($0)) }
         exit(2)
         #endif
     }
