@@ -99,16 +99,17 @@ struct VaultAuditTests {
         )
     }
 
-    @Test func aWorkTreeIsFoundByItsGitEntry() async throws {
-        try await withTemporaryDirectory { directory in
-            try FileManager.default.createDirectory(atPath: directory + "/repo/a/b", withIntermediateDirectories: true)
-            let canonical = GitIgnoreCheck.canonicalPath(directory)
-            #expect(GitIgnoreCheck.workTree(containing: directory + "/repo/a/b").map { !$0.hasPrefix(canonical) } ?? true)
-            // A `.git` file (worktrees, submodules) counts as well as a folder.
-            #expect(FileManager.default.createFile(atPath: directory + "/repo/.git", contents: Data("gitdir: elsewhere\n".utf8)))
-            let top = GitIgnoreCheck.workTree(containing: directory + "/repo/a/b")
-            #expect(top == GitIgnoreCheck.canonicalPath(directory + "/repo"))
-            #expect(GitIgnoreCheck.childEnvironment().allSatisfy { !$0.hasPrefix("SESSION_VAULT_") })
-        }
+    @Test func aWorkTreeIsFoundByItsGitEntry() throws {
+        // Synchronous on purpose, with its own folder (no helper overloads involved).
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sv-git-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/repo/a/b", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let canonical = GitIgnoreCheck.canonicalPath(directory)
+        #expect(GitIgnoreCheck.workTree(containing: directory + "/repo/a/b").map { !$0.hasPrefix(canonical) } ?? true)
+        // A `.git` file (worktrees, submodules) counts as well as a folder.
+        #expect(FileManager.default.createFile(atPath: directory + "/repo/.git", contents: Data("gitdir: elsewhere\n".utf8)))
+        let top = GitIgnoreCheck.workTree(containing: directory + "/repo/a/b")
+        #expect(top == GitIgnoreCheck.canonicalPath(directory + "/repo"))
+        #expect(GitIgnoreCheck.childEnvironment().allSatisfy { !$0.hasPrefix("SESSION_VAULT_") })
     }
 }
