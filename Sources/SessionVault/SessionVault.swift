@@ -165,18 +165,14 @@ public actor SessionVault: SessionStorage {
     ) async throws(VaultError) -> SessionVault {
         // All key material first: nothing touches the disk until the slow, fallible work is done.
         let contents = try makeNewVaultContents(passphrase: passphrase, configuration: configuration, cipher: cipher, magic: magic)
+        // The header, keyslot and manifest are written with the schema: the file appears complete or not at all.
         let store = try await SQLiteRecordStore.create(
             at: path,
             library: library,
             durability: configuration.durability,
-            lockWait: configuration.lockWait
+            lockWait: configuration.lockWait,
+            initial: contents.transaction
         )
-        do throws(VaultError) {
-            try store.commit(contents.transaction)
-        } catch {
-            try? store.destroy()
-            throw error
-        }
         reportMemoryLocking(configuration.logger)
         return SessionVault(
             storageKind: .sqlite,

@@ -83,49 +83,93 @@ public final class SQLiteRecordStore: RecordStore {
     /// The lock file of a vault at `path`.
     static func lockPath(of path: String) -> String { path + "-lock" }
 
-    /// Creates a new, empty vault database at `path`, which must not exist.
+    /// Where a vault at `path` is built before it is linked into place (see ``create(at:library:durability:lockWait:initial:)``).
+    static func stagingPath(of path: String) -> String { path + "-creating" }
+
+    /// Creates a new vault database at `path`, which must not exist, holding `initial` (the header,
+    /// keyslots and manifest of the new vault).
+    ///
+    /// Creation is atomic: the database is built, checkpointed and synced under the staging name
+    /// `<path>-creating`, then hard-linked to `path` (which fails rather than replace anything), so a
+    /// crash at any moment leaves either no vault or the complete new one, never an empty or
+    /// half-initialised file that nobody could open or create again. A staging file left by a crash
+    /// is removed by the next creator or opener, which holds the lock.
     static func create(
         at path: String,
         library: SQLiteLibrary,
         durability: Durability,
-        lockWait: Duration
+        lockWait: Duration,
+        initial: RecordTransaction
     ) async throws(VaultError) -> SQLiteRecordStore {
         try checkParentDirectory(of: path)
         if try FileSystem.status(path) != nil {
             throw VaultError(.alreadyExists, "\(path) already exists")
         }
         let lock = try await VaultFileLock.acquire(path: lockPath(of: path), vaultPath: path, wait: lockWait)
+        let staging = stagingPath(of: path)
+        var published = false
         do throws(VaultError) {
             // Re-check under the lock: another creator may have won the race.
             if try FileSystem.status(path) != nil {
                 throw VaultError(.alreadyExists, "\(path) already exists")
             }
+            // Under the lock nobody else is creating: whatever is here was left by a crash.
+            removeFiles(of: staging)
             for companion in companionPaths(of: path) { FileSystem.removeIfPresent(companion) }
-            try FileSystem.createExclusive(path)
-        } catch {
-            lock.removeFileAndRelease()
-            throw error
-        }
-        do throws(VaultError) {
-            let connection = try SQLiteConnection(path: path, library: library)
-            let store = SQLiteRecordStore(path: path, connection: connection, lock: lock)
+            try FileSystem.createExclusive(staging)
+            let builder = try SQLiteConnection(path: staging, library: library)
             do throws(VaultError) {
-                try store.configure(durability: durability)
-                try connection.transaction { () throws(VaultError) in
-                    try connection.execute("PRAGMA application_id = \(applicationID)")
-                    try connection.execute(schema)
+                try configure(builder, durability: durability, path: staging)
+                try builder.transaction { () throws(VaultError) in
+                    try builder.execute("PRAGMA application_id = \(applicationID)")
+                    try builder.execute(schema)
+                    try apply(initial, to: builder)
                 }
-                FileSystem.syncDirectory(of: path)
-                return store
+                // Everything into the database file itself; closing removes the staging WAL.
+                try builder.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                try builder.close()
+            } catch {
+                try? builder.close()
+                throw error
+            }
+            try syncFile(staging)
+            try publish(staging, as: path)
+            published = true
+            FileSystem.removeIfPresent(staging)
+            FileSystem.syncDirectory(of: path)
+
+            let connection = try SQLiteConnection(path: path, library: library)
+            do throws(VaultError) {
+                try configure(connection, durability: durability, path: path)
             } catch {
                 try? connection.close()
                 throw error
             }
+            return SQLiteRecordStore(path: path, connection: connection, lock: lock)
         } catch {
-            removeFiles(of: path)
+            removeFiles(of: staging)
+            if published { removeFiles(of: path) }
             lock.removeFileAndRelease()
             throw error
         }
+    }
+
+    /// Gives the built staging file its final name without ever replacing an existing file.
+    private static func publish(_ staging: String, as path: String) throws(VaultError) {
+        if link(staging, path) == 0 { return }
+        let code = errno
+        guard code == EPERM || code == EOPNOTSUPP || code == ENOSYS || code == EXDEV else {
+            throw FileSystem.error(code, "cannot create \(path)")
+        }
+        // A file system without hard links: rename, after checking again (we hold the lock).
+        if try FileSystem.status(path) != nil { throw VaultError(.alreadyExists, "\(path) already exists") }
+        guard rename(staging, path) == 0 else { throw FileSystem.error(errno, "cannot create \(path)") }
+    }
+
+    /// `fsync` of a file by path.
+    private static func syncFile(_ path: String) throws(VaultError) {
+        let code = fsyncFile(path)
+        guard code == 0 else { throw FileSystem.error(code, "cannot sync \(path)") }
     }
 
     /// Opens an existing vault database at `path`.
@@ -138,13 +182,16 @@ public final class SQLiteRecordStore: RecordStore {
         try checkExistingFile(path)
         let lock = try await VaultFileLock.acquire(path: lockPath(of: path), vaultPath: path, wait: lockWait)
         do throws(VaultError) {
+            // A staging file left by a creator that crashed after publishing is a stale copy of the
+            // first keyslot: remove it (we hold the lock, so nobody is creating).
+            removeFiles(of: stagingPath(of: path))
             guard let info = try FileSystem.status(path) else {
                 throw VaultError(.notFound, "\(path) does not exist")
             }
             let connection = try SQLiteConnection(path: path, library: library)
             let store = SQLiteRecordStore(path: path, connection: connection, lock: lock)
             do throws(VaultError) {
-                try store.configure(durability: durability)
+                try configure(connection, durability: durability, path: path)
                 try store.checkIdentity()
             } catch {
                 try? connection.close()
@@ -183,6 +230,13 @@ public final class SQLiteRecordStore: RecordStore {
         guard FileSystem.isRegularFile(info) else {
             throw VaultError(.invalidArgument, "\(path) is not a regular file")
         }
+        // A WAL left by a crash or power cut may hold newer copies of any page, page 1 included: a
+        // checkpoint cut short by a power loss can leave the file's first sectors unreadable while the
+        // WAL still has the page. Then the file's raw bytes prove nothing, and SQLite's WAL recovery
+        // decides (checkIdentity still refuses other applications' databases after opening).
+        if let wal = ((try? FileSystem.status(path + "-wal")) ?? nil), wal.st_size > 0 {
+            return
+        }
         guard info.st_size > 0 else {
             throw VaultError(.notAVault, "\(path) is empty (0 bytes)")
         }
@@ -206,7 +260,7 @@ public final class SQLiteRecordStore: RecordStore {
         }
     }
 
-    private func configure(durability: Durability) throws(VaultError) {
+    private static func configure(_ connection: SQLiteConnection, durability: Durability, path: String) throws(VaultError) {
         try connection.execute("PRAGMA locking_mode = EXCLUSIVE")
         let mode = try connection.text("PRAGMA journal_mode = WAL")
         guard mode?.lowercased() == "wal" else {
@@ -351,72 +405,77 @@ public final class SQLiteRecordStore: RecordStore {
     /// Applies the transaction in one `BEGIN IMMEDIATE … COMMIT`.
     public func commit(_ transaction: RecordTransaction) throws(VaultError) {
         try connection.transaction { () throws(VaultError) in
-            if let header = transaction.header {
-                let statement = try connection.statement(
-                    "INSERT OR REPLACE INTO sv_header (id, magic, format_version, vault_id, mac) VALUES (1, ?, ?, ?, ?)"
-                )
-                try header.magic.withBytes { (magic) throws(VaultError) in
-                    try header.vaultID.withBytes { (vaultID) throws(VaultError) in
-                        try header.mac.withBytes { (mac) throws(VaultError) in
-                            try statement.bind(magic, at: 1)
-                            try statement.bind(Int64(header.formatVersion), at: 2)
-                            try statement.bind(vaultID, at: 3)
-                            try statement.bind(mac, at: 4)
+            try Self.apply(transaction, to: connection)
+        }
+    }
+
+    /// Writes `transaction` through `connection`, inside the caller's SQLite transaction.
+    private static func apply(_ transaction: RecordTransaction, to connection: SQLiteConnection) throws(VaultError) {
+        if let header = transaction.header {
+            let statement = try connection.statement(
+                "INSERT OR REPLACE INTO sv_header (id, magic, format_version, vault_id, mac) VALUES (1, ?, ?, ?, ?)"
+            )
+            try header.magic.withBytes { (magic) throws(VaultError) in
+                try header.vaultID.withBytes { (vaultID) throws(VaultError) in
+                    try header.mac.withBytes { (mac) throws(VaultError) in
+                        try statement.bind(magic, at: 1)
+                        try statement.bind(Int64(header.formatVersion), at: 2)
+                        try statement.bind(vaultID, at: 3)
+                        try statement.bind(mac, at: 4)
+                        try statement.run()
+                    }
+                }
+            }
+        }
+        if let keyslots = transaction.keyslots {
+            try connection.statement("DELETE FROM sv_keyslot").run()
+            let statement = try connection.statement(
+                "INSERT INTO sv_keyslot (slot, kind, kdf, opslimit, memlimit, salt, nonce, wrapped_key) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            )
+            for slot in keyslots {
+                try slot.salt.withBytes { (salt) throws(VaultError) in
+                    try slot.nonce.withBytes { (nonce) throws(VaultError) in
+                        try slot.wrappedKey.withBytes { (wrapped) throws(VaultError) in
+                            try statement.bind(Int64(slot.slot), at: 1)
+                            try statement.bind(Int64(slot.kindCode), at: 2)
+                            try statement.bind(Int64(slot.kdfAlgorithmCode), at: 3)
+                            try statement.bind(Int64(clamping: slot.opsLimit), at: 4)
+                            try statement.bind(Int64(clamping: slot.memLimit), at: 5)
+                            try statement.bind(salt, at: 6)
+                            try statement.bind(nonce, at: 7)
+                            try statement.bind(wrapped, at: 8)
                             try statement.run()
                         }
                     }
                 }
             }
-            if let keyslots = transaction.keyslots {
-                try connection.statement("DELETE FROM sv_keyslot").run()
-                let statement = try connection.statement(
-                    "INSERT INTO sv_keyslot (slot, kind, kdf, opslimit, memlimit, salt, nonce, wrapped_key) "
-                        + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                )
-                for slot in keyslots {
-                    try slot.salt.withBytes { (salt) throws(VaultError) in
-                        try slot.nonce.withBytes { (nonce) throws(VaultError) in
-                            try slot.wrappedKey.withBytes { (wrapped) throws(VaultError) in
-                                try statement.bind(Int64(slot.slot), at: 1)
-                                try statement.bind(Int64(slot.kindCode), at: 2)
-                                try statement.bind(Int64(slot.kdfAlgorithmCode), at: 3)
-                                try statement.bind(Int64(clamping: slot.opsLimit), at: 4)
-                                try statement.bind(Int64(clamping: slot.memLimit), at: 5)
-                                try statement.bind(salt, at: 6)
-                                try statement.bind(nonce, at: 7)
-                                try statement.bind(wrapped, at: 8)
-                                try statement.run()
-                            }
-                        }
-                    }
+        }
+        if transaction.replacesAllRecords {
+            try connection.statement("DELETE FROM sv_record").run()
+        }
+        if !transaction.deletions.isEmpty {
+            let statement = try connection.statement("DELETE FROM sv_record WHERE tag = ?")
+            for tag in transaction.deletions {
+                try tag.withBytes { (tagBytes) throws(VaultError) in
+                    try statement.bind(tagBytes, at: 1)
+                    try statement.run()
                 }
             }
-            if transaction.replacesAllRecords {
-                try connection.statement("DELETE FROM sv_record").run()
-            }
-            if !transaction.deletions.isEmpty {
-                let statement = try connection.statement("DELETE FROM sv_record WHERE tag = ?")
-                for tag in transaction.deletions {
-                    try tag.withBytes { (tagBytes) throws(VaultError) in
-                        try statement.bind(tagBytes, at: 1)
-                        try statement.run()
-                    }
-                }
-            }
-            if !transaction.upserts.isEmpty {
-                let statement = try connection.statement(
-                    "INSERT OR REPLACE INTO sv_record (tag, kind, nonce, ciphertext) VALUES (?, ?, ?, ?)"
-                )
-                for record in transaction.upserts {
-                    try record.tag.withBytes { (tag) throws(VaultError) in
-                        try record.nonce.withBytes { (nonce) throws(VaultError) in
-                            try record.ciphertext.withBytes { (ciphertext) throws(VaultError) in
-                                try statement.bind(tag, at: 1)
-                                try statement.bind(Int64(record.maskedKind), at: 2)
-                                try statement.bind(nonce, at: 3)
-                                try statement.bind(ciphertext, at: 4)
-                                try statement.run()
-                            }
+        }
+        if !transaction.upserts.isEmpty {
+            let statement = try connection.statement(
+                "INSERT OR REPLACE INTO sv_record (tag, kind, nonce, ciphertext) VALUES (?, ?, ?, ?)"
+            )
+            for record in transaction.upserts {
+                try record.tag.withBytes { (tag) throws(VaultError) in
+                    try record.nonce.withBytes { (nonce) throws(VaultError) in
+                        try record.ciphertext.withBytes { (ciphertext) throws(VaultError) in
+                            try statement.bind(tag, at: 1)
+                            try statement.bind(Int64(record.maskedKind), at: 2)
+                            try statement.bind(nonce, at: 3)
+                            try statement.bind(ciphertext, at: 4)
+                            try statement.run()
                         }
                     }
                 }
@@ -458,6 +517,7 @@ public final class SQLiteRecordStore: RecordStore {
     public func destroy() throws(VaultError) {
         try? connection.close()
         Self.removeFiles(of: path)
+        Self.removeFiles(of: Self.stagingPath(of: path))
         if let lock {
             lock.removeFileAndRelease()
             self.lock = nil
@@ -471,4 +531,13 @@ public final class SQLiteRecordStore: RecordStore {
         FileSystem.removeIfPresent(path)
         for companion in companionPaths(of: path) { FileSystem.removeIfPresent(companion) }
     }
+}
+
+/// `fsync` of the file at `path` (outside the class, whose `open` and `close` would shadow the
+/// system calls); returns 0 or the errno.
+private func fsyncFile(_ path: String) -> Int32 {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+    guard descriptor >= 0 else { return errno }
+    defer { close(descriptor) }
+    return fsync(descriptor) == 0 ? 0 : errno
 }
