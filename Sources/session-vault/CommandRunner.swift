@@ -13,6 +13,7 @@ import Darwin
 enum CommandRunner {
     static func run(_ body: () async throws -> Void) async throws {
         ProcessHardening.disableCoreDumps()
+        ProcessHardening.ignoreFileSizeLimitSignal()
         _ = loggingToStandardError
         do {
             try await body()

@@ -1,5 +1,11 @@
 internal import CSystemShims
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Process-wide protections for programs that hold vault secrets.
 public enum ProcessHardening {
     /// Disables core dumps (`RLIMIT_CORE` 0) and, on Linux, marks the process non-dumpable
@@ -15,5 +21,12 @@ public enum ProcessHardening {
     public static var isDumpable: Bool? {
         let value = csystem_dumpable()
         return value < 0 ? nil : value != 0
+    }
+
+    /// Ignores `SIGXFSZ`, so that a write past `RLIMIT_FSIZE` fails with `EFBIG` (a save then fails
+    /// with ``VaultError/Code/io`` and the vault keeps its last committed state) instead of killing
+    /// the process. The `session-vault` command calls this first thing.
+    public static func ignoreFileSizeLimitSignal() {
+        _ = signal(SIGXFSZ, SIG_IGN)
     }
 }
