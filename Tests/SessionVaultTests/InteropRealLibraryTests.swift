@@ -56,8 +56,9 @@ enum RealLibraries {
 
 /// Exports every fixture to every format and loads the result with the REAL Telethon 1.45.0 /
 /// 1.42.0, Pyrogram 2.0.106 and Kurigram 2.2.26 (`Fixtures/interop/check_export.py`), comparing the
-/// facts the library reads with the facts the vault meant to write.
-@Suite(.enabled(if: RealLibraries.isAvailable, RealLibraries.skipComment))
+/// facts the library reads with the facts the vault meant to write. Serialized: one Python process
+/// at a time, so that timing-sensitive suites running beside it are not starved on a 2-core machine.
+@Suite(.enabled(if: RealLibraries.isAvailable, RealLibraries.skipComment), .serialized)
 struct InteropRealLibraryTests {
     /// An export target: format, schema, the check_export.py format name and library.
     struct Target: CustomTestStringConvertible, Sendable {
