@@ -1,6 +1,12 @@
 import ArgumentParser
 import SessionVault
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `session-vault import SOURCE PATH`: a Telethon or Pyrogram session into a new vault.
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,6 +47,12 @@ struct ImportCommand: AsyncParsableCommand {
         try await CommandRunner.run {
             if shred && source == "-" {
                 throw VaultError(.invalidArgument, "--shred needs a source file, not standard input")
+            }
+            if source == "-" && isatty(STDIN_FILENO) == 1 {
+                throw VaultError(
+                    .invalidArgument,
+                    "standard input is a terminal, which would echo the session string: pipe it in or give a file"
+                )
             }
             let destination = try VaultAccess.resolve(path, mustExist: false)
             let imported = try SessionImporter.read(
