@@ -79,11 +79,20 @@ public enum SessionImporter {
             closeDescriptor(descriptor)
             throw VaultError(.invalidArgument, "\(path) is not a regular file")
         }
-        var prefix = [UInt8](repeating: 0, count: 16)
+        // The first bytes of a string file are already part of the key: read them into guarded memory.
+        let prefix: SecretBytes
+        do throws(VaultError) {
+            prefix = try SecretBytes(count: 16)
+        } catch {
+            closeDescriptor(descriptor)
+            throw error
+        }
         let count = prefix.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 16, 0) }
         let size = Int(info.st_size)
         let magic = SQLiteSourceFile.magic
-        if count > 0 && (count == 16 ? prefix == magic : Array(prefix[0..<count]) == Array(magic[0..<count])) {
+        let looksLikeSQLite = count > 0 && prefix.withUnsafeBytes { $0.prefix(count).elementsEqual(magic.prefix(count)) }
+        prefix.wipe()
+        if looksLikeSQLite {
             closeDescriptor(descriptor)
             guard count == 16 else {
                 throw VaultError(.corrupt, "\(path) is truncated: \(size) bytes of a SQLite header")
