@@ -69,10 +69,23 @@ let package = Package(
             name: "SessionVaultFixtureTests",
             dependencies: ["SessionVault", "CSodium", .product(name: "Logging", package: "swift-log")]
         ),
+        // Test support for the reliability tests: a SQLite VFS shim that loses power on demand
+        // (buffers writes until a sync, then drops what was not synced). Found through dlsym on the
+        // libsqlite3 the library already loaded; nothing links SQLite.
+        .target(
+            name: "CPowerLossVFS",
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
+        ),
+        // Crash, power-loss, contention, resource-fault and memory-hygiene tests (`make crash-test`
+        // runs the long crash harness); they spawn the built `session-vault` binary.
+        .testTarget(
+            name: "SessionVaultReliabilityTests",
+            dependencies: ["session-vault", "SessionVault", "CPowerLossVFS"]
+        ),
     ]
 )
 
-for target in package.targets where target.type != .system && !["CSQLite", "CSystemShims"].contains(target.name) {
+for target in package.targets where target.type != .system && !["CSQLite", "CSystemShims", "CPowerLossVFS"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -1,5 +1,11 @@
 internal import CSQLite
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One SQLite connection, used by one owner at a time (its ``SQLiteRecordStore``).
 ///
 /// Errors carry the extended result code, SQLite's message and the SQL text, never bound values.
@@ -101,9 +107,18 @@ final class SQLiteConnection {
         handle = nil
     }
 
+    /// SQLite's message; for I/O failures also the operating system's reason (`File too large`,
+    /// `No space left on device`, `Permission denied`, …), which SQLite's own text leaves out. Read
+    /// right after the failing call, when `errno` still holds the reason of SQLite's failed system call.
     var lastMessage: String {
+        let systemError = errno
         guard let db = handle else { return "connection closed" }
-        return cString(library.api.errmsg(db))
+        let message = cString(library.api.errmsg(db))
+        let primary = library.api.extended_errcode(db) & 0xFF
+        guard [CSQLITE_IOERR, CSQLITE_FULL, CSQLITE_CANTOPEN].contains(primary), systemError != 0 else {
+            return message
+        }
+        return "\(message): \(cString(strerror(systemError)))"
     }
 
     var lastExtendedCode: Int32 {

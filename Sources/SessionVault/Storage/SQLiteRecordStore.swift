@@ -262,7 +262,16 @@ public final class SQLiteRecordStore: RecordStore {
 
     private static func configure(_ connection: SQLiteConnection, durability: Durability, path: String) throws(VaultError) {
         try connection.execute("PRAGMA locking_mode = EXCLUSIVE")
-        let mode = try connection.text("PRAGMA journal_mode = WAL")
+        let mode: String?
+        do throws(VaultError) {
+            mode = try connection.text("PRAGMA journal_mode = WAL")
+        } catch where error.sqliteExtendedCode == readOnlyDirectoryCode {
+            throw VaultError(
+                .io,
+                "the directory \(FileSystem.directoryName(of: path)) is not writable: SQLite must create \(path)-wal next to the vault",
+                sqliteExtendedCode: error.sqliteExtendedCode
+            )
+        }
         guard mode?.lowercased() == "wal" else {
             throw VaultError(.io, "SQLite refused WAL journal mode for \(path) (got \(mode ?? "nothing"))")
         }
@@ -278,6 +287,9 @@ public final class SQLiteRecordStore: RecordStore {
         try connection.execute("PRAGMA mmap_size = 0")
         try connection.execute("PRAGMA temp_store = MEMORY")
     }
+
+    /// `SQLITE_READONLY_DIRECTORY`: the database file is writable but its directory is not.
+    private static let readOnlyDirectoryCode: Int32 = 8 | (6 << 8)
 
     /// Refuses files of other applications and vaults with missing tables.
     private func checkIdentity() throws(VaultError) {

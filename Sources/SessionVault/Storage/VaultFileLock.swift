@@ -27,9 +27,10 @@ final class VaultFileLock {
     static func acquire(path: String, vaultPath: String, wait: Duration) async throws(VaultError) -> VaultFileLock {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
-            throw FileSystem.error(errno, "cannot create the lock file for \(vaultPath)")
+            throw FileSystem.error(errno, "cannot open or create the lock file \(path) of \(vaultPath)")
         }
         let deadline = ContinuousClock.now.advanced(by: wait)
+        var unnamedRetries = 0
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             guard code == EWOULDBLOCK || code == EINTR else {
@@ -38,6 +39,14 @@ final class VaultFileLock {
             }
             if code == EWOULDBLOCK && ContinuousClock.now >= deadline {
                 let holder = await readHolder(descriptor)
+                // No pid in the file: the holder released the vault after our attempt, or the lock
+                // is only held by a copy of a released descriptor that a child process inherited
+                // for the instant between fork and exec (the descriptor is close-on-exec). Both end
+                // within milliseconds: try again a few times before reporting "in use".
+                if holder == nil && unnamedRetries < 5 {
+                    unnamedRetries += 1
+                    continue
+                }
                 close(descriptor)
                 let who = holder.map { "pid \($0)" } ?? "another opener"
                 throw VaultError(.inUse, "\(vaultPath) is in use by \(who)", holderPID: holder)

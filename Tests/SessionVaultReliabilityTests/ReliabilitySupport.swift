@@ -1,0 +1,148 @@
+import Foundation
+@_spi(Testing) @testable import SessionVault
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Helpers of the reliability tests. Test targets do not share code, so the few that the CLI tests
+// also have (finding the binary, temporary directories) are repeated here on purpose.
+
+/// The two passphrases of soak vaults: index 0 is what soak calls SESSION_VAULT_PASSPHRASE, 1 the new one.
+let soakPassphrases = ["Reliability-Passphrase-A-5d1e!", "Reliability-Passphrase-B-c83f?"]
+
+enum SoakBinary {
+    /// The `session-vault` executable next to the test bundle (same scratch path and configuration,
+    /// so a `--sanitize=thread` run spawns the sanitized binary), else under the package root.
+    static let path: String = {
+        var candidates: [String] = []
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append(URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("session-vault").path)
+        }
+        candidates.append(Bundle.main.bundleURL.appendingPathComponent("session-vault").path)
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("session-vault").path)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for scratch in [".build-reliability", ".build"] {
+            candidates.append(root.appendingPathComponent("\(scratch)/debug/session-vault").path)
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }()
+
+    /// The environment of every child: PATH, HOME, LANG, plus `extra`.
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        let parent = ProcessInfo.processInfo.environment
+        var environment = [
+            "PATH": parent["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+            "HOME": parent["HOME"] ?? "/root",
+            "LANG": "C.UTF-8",
+        ]
+        // A sanitized binary reports to standard error and must not abort the harness's children.
+        if let tsan = parent["TSAN_OPTIONS"] { environment["TSAN_OPTIONS"] = tsan }
+        for (name, value) in extra { environment[name] = value }
+        return environment
+    }
+
+    /// The environment of a soak child whose current passphrase is `soakPassphrases[current]`:
+    /// SESSION_VAULT_PASSPHRASE is the current one and SESSION_VAULT_NEW_PASSPHRASE the other.
+    static func soakEnvironment(current: Int) -> [String: String] {
+        environment([
+            "SESSION_VAULT_PASSPHRASE": soakPassphrases[current],
+            "SESSION_VAULT_NEW_PASSPHRASE": soakPassphrases[1 - current],
+        ])
+    }
+}
+
+/// A fresh temporary directory (mode 755, so `nobody` can traverse it), removed when `body` returns.
+func withScratchDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("sv-rel-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+/// The names in a directory, sorted.
+func directoryListing(_ path: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+}
+
+/// The bytes of a file, or empty when it does not exist.
+func fileBytes(_ path: String) -> [UInt8] {
+    (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))) ?? []
+}
+
+/// What a vault holds after it was reopened through the library with the real VFS.
+struct ReopenedVault {
+    var passphraseIndex: Int
+    var digest: SessionDigest
+    var session: Session
+    var integrity: [String]
+    var records: Int
+}
+
+enum ReopenError: Error, CustomStringConvertible {
+    case neitherPassphraseOpens([String])
+    case failed(String)
+
+    var description: String {
+        switch self {
+        case .neitherPassphraseOpens(let reasons): "neither passphrase opens the vault: \(reasons.joined(separator: "; "))"
+        case .failed(let reason): reason
+        }
+    }
+}
+
+/// Opens the vault at `path` with `passphrases` (trying `preferred` first), which authenticates the
+/// header, every record and the record set; runs `PRAGMA integrity_check`; re-authenticates every
+/// stored record; closes. Nil when no file exists.
+func reopen(
+    _ path: String,
+    passphrases: [String] = soakPassphrases,
+    preferred: Int = 0,
+    allowingTestKDF: Bool = false
+) async throws -> ReopenedVault? {
+    guard FileManager.default.fileExists(atPath: path) else { return nil }
+    var configuration = SessionVault.Configuration()
+    configuration.mode = .openExisting
+    configuration.fallback = .fail
+    configuration.allowsInsecureKDFParametersForTesting = allowingTestKDF
+    var reasons: [String] = []
+    let order = [preferred] + passphrases.indices.filter { $0 != preferred }
+    for index in order {
+        let vault: SessionVault
+        do {
+            vault = try await SessionVault.open(at: path, passphrase: try Passphrase(copying: passphrases[index]), configuration: configuration)
+        } catch {
+            reasons.append("passphrase \(index): \(error)")
+            continue
+        }
+        do {
+            let session = try await vault.load() ?? Session()
+            let integrity = try await vault.integrityCheck() ?? []
+            let records = try await vault.authenticateStoredRecords()
+            try await vault.close()
+            return ReopenedVault(passphraseIndex: index, digest: SessionDigest(of: session), session: session, integrity: integrity, records: records)
+        } catch {
+            try? await vault.close()
+            throw ReopenError.failed("opened with passphrase \(index), then: \(error)")
+        }
+    }
+    throw ReopenError.neitherPassphraseOpens(reasons)
+}
+
+/// Milliseconds as a `Duration`.
+func milliseconds(_ value: Int) -> Duration { .milliseconds(value) }
+
+/// Seconds of a duration, as a Double.
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// A number from the environment, or `fallback`.
+func environmentInteger(_ name: String, default fallback: Int) -> Int {
+    ProcessInfo.processInfo.environment[name].flatMap { Int($0) } ?? fallback
+}
+
+/// Writes one line to standard error at once (counts that `make` output shows).
+func report(_ line: String) {
+    FileHandle.standardError.write(Data("[reliability] \(line)\n".utf8))
+}
