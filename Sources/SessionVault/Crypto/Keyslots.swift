@@ -54,6 +54,9 @@ enum Keyslots {
         guard keyslots.count <= maximumCount else {
             throw VaultError(.corrupt, "the vault has \(keyslots.count) keyslots (at most \(maximumCount))")
         }
+        if let stray = keyslots.first(where: { Int($0.slot) >= maximumCount }) {
+            throw VaultError(.corrupt, "keyslot number \(stray.slot) is outside 0–\(maximumCount - 1)")
+        }
         switch unlock {
         case .passphrase(let passphrase):
             let candidates = keyslots.filter { $0.kind == .passphrase }

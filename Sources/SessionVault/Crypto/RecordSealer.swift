@@ -47,14 +47,20 @@ final class RecordSealer {
         guard record.tag.count == 32 else {
             throw VaultError(.corrupt, "a record has a \(record.tag.count)-byte tag (expected 32)")
         }
-        guard let kind = RecordKind(rawValue: record.maskedKind ^ keys.mask(tag: record.tag)) else {
-            throw VaultError(.tampered, "a record's kind does not authenticate (row altered or moved)")
-        }
+        // docs/FORMAT.md §7 step 7: unmask, check lengths (naming the kind when it is one), then the kind.
+        let unmasked = RecordKind(rawValue: record.maskedKind ^ keys.mask(tag: record.tag))
         guard record.nonce.count == SecretBox.nonceByteCount,
             record.ciphertext.count >= cipher.overheadByteCount,
             record.ciphertext.count <= Self.maximumPlaintextByteCount + cipher.overheadByteCount
         else {
-            throw VaultError(.corrupt, "a \(kind) record has a nonce or ciphertext of invalid length", recordKind: kind)
+            throw VaultError(
+                .corrupt,
+                "a \(unmasked.map { "\($0)" } ?? "record")'s nonce or ciphertext has an invalid length",
+                recordKind: unmasked
+            )
+        }
+        guard let kind = unmasked else {
+            throw VaultError(.tampered, "a record's kind does not authenticate (row altered or moved)")
         }
         let key = keys.recordKey(kind: kind, tag: record.tag)
         defer { scratch.wipe() }

@@ -176,6 +176,9 @@ public enum SealedSessionString {
             var channels: [Int64: Int32] = [:]
             var offset = 0
             var lastKind: UInt8 = 0
+            var lastDataCenter: DataCenter.Identity?
+            var lastChannel: Int64?
+            var sawExtras = false
             while offset < raw.count {
                 guard offset + 5 <= raw.count, let kind = RecordKind(rawValue: raw[offset]) else {
                     throw VaultError(.corrupt, "the sealed string's payload is malformed")
@@ -191,9 +194,11 @@ public enum SealedSessionString {
                 offset += length
                 switch try RecordCodec.decode(kind: kind, from: body) {
                 case .dataCenter(let dataCenter):
-                    guard dataCenters.updateValue(dataCenter, forKey: dataCenter.identity) == nil else {
-                        throw VaultError(.corrupt, "the sealed string repeats data center \(dataCenter.id)")
+                    guard lastDataCenter.map({ $0 < dataCenter.identity }) ?? true else {
+                        throw VaultError(.corrupt, "the sealed string's data centers are repeated or out of order")
                     }
+                    lastDataCenter = dataCenter.identity
+                    dataCenters[dataCenter.identity] = dataCenter
                 case .user(let user):
                     guard session.user == nil else { throw VaultError(.corrupt, "the sealed string has two users") }
                     session.user = user
@@ -201,10 +206,14 @@ public enum SealedSessionString {
                     guard session.updateState == nil else { throw VaultError(.corrupt, "the sealed string has two update states") }
                     session.updateState = UpdateState(pts: pts, qts: qts, date: date, seq: seq)
                 case .channelState(let id, let pts):
-                    guard session.updateState != nil, channels.updateValue(pts, forKey: id) == nil else {
-                        throw VaultError(.corrupt, "the sealed string has a misplaced or repeated channel state")
+                    guard session.updateState != nil, lastChannel.map({ $0 < id }) ?? true else {
+                        throw VaultError(.corrupt, "the sealed string has a misplaced, repeated or out-of-order channel state")
                     }
+                    lastChannel = id
+                    channels[id] = pts
                 case .sessionExtras(let apiID, let isTestMode, let takeoutID):
+                    guard !sawExtras else { throw VaultError(.corrupt, "the sealed string has two extras records") }
+                    sawExtras = true
                     session.apiID = apiID
                     session.isTestMode = isTestMode
                     session.takeoutID = takeoutID
