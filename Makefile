@@ -8,7 +8,7 @@ SWIFT ?= swift
 STRICT := -Xswiftc -warnings-as-errors
 BIN := .build/debug/session-vault
 
-.PHONY: all deps build demo test bench bench-compare fixtures fixtures-check interop-venvs interop-check clean
+.PHONY: all deps build demo test bench bench-compare fixtures fixtures-check interop-venvs interop-check crash-test sanitize clean
 
 all: build
 
@@ -30,6 +30,7 @@ test: deps
 	$(BIN) demo --saves 100
 	SESSION_VAULT_SQLITE_LIBRARY=/nonexistent/libsqlite3.so.0 $(BIN) demo --saves 100
 	$(BIN) bench --quick --dir "$${TMPDIR:-/tmp}" > /dev/null
+	@$(MAKE) --no-print-directory sanitize
 
 # The full benchmark (release build), and the comparison with Telethon's plaintext session.
 bench: deps
@@ -62,5 +63,22 @@ interop-check: deps interop-venvs
 	$(SWIFT) build --build-tests $(STRICT)
 	$(SWIFT) test --skip-build --filter Interop
 
+# The crash harness alone, long: CRASH_KILLS SIGKILLs of `session-vault soak` (`make test` runs 100 as
+# part of the suite). CRASH_SEED=<n> replays a kill schedule. Counts are printed as "[reliability] …".
+CRASH_KILLS ?= 1000
+crash-test: deps
+	$(SWIFT) build --build-tests $(STRICT)
+	SESSION_VAULT_CRASH_KILLS=$(CRASH_KILLS) $(if $(CRASH_SEED),SESSION_VAULT_CRASH_SEED=$(CRASH_SEED)) \
+		$(SWIFT) test --skip-build --filter CrashHarnessTests
+
+# The whole suite again under the thread sanitizer, in its own scratch path (children are the
+# sanitized session-vault too). The long reliability runs are shortened; the memory scan and the
+# RLIMIT_FSIZE test skip themselves (sanitizer shadow memory). Suppressions: tsan-suppressions.txt.
+sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan $(STRICT)
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tsan-suppressions.txt" SESSION_VAULT_SANITIZER=thread \
+		SESSION_VAULT_CRASH_KILLS=20 SESSION_VAULT_POWER_LOSS_TRIALS=40 SESSION_VAULT_CONTENTION_ROUNDS=8 \
+		$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-tsan

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -10,8 +9,10 @@ import Glibc
 /// through `prlimit`/`setpriv`.
 ///
 /// Pipes are marked close-on-exec at once, so no other test's child inherits them (and keeps them
-/// open).
-final class ChildProcess: Sendable {
+/// open). Shared state is guarded by `NSLock` rather than `Synchronization.Mutex`: the thread
+/// sanitizer cannot see `Mutex`'s lock on Linux and reports false races (see tsan-suppressions.txt).
+final class ChildProcess: @unchecked Sendable {
+    // @unchecked Sendable: every mutable field is guarded by `lock`.
     /// How a child ended.
     enum Termination: Equatable, CustomStringConvertible {
         case exited(Int32)
@@ -32,17 +33,24 @@ final class ChildProcess: Sendable {
     private let output: Collected
     private let errors: Collected
     private let inputDescriptor: Int32
-    private let termination = Mutex<(Termination, ContinuousClock.Instant)?>(nil)
+    private var inputOpen: Bool
+    private let lock = NSLock()
+    private var termination: (Termination, ContinuousClock.Instant)?
 
     /// Spawns `executable` with exactly `environment` (nothing inherited).
     /// - Parameter input: Keep a pipe to standard input open (``send(_:)``, ``closeInput()``); otherwise
     ///   standard input is `/dev/null`.
+    /// Writing to a child that already died must be an EPIPE error, not a SIGPIPE that ends the
+    /// whole test process.
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
     init(
         _ executable: String,
         _ arguments: [String],
         environment: [String: String],
         input: Bool = false
     ) throws {
+        _ = Self.ignoreBrokenPipes
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
         var inPipe: [Int32] = [-1, -1]
@@ -82,6 +90,7 @@ final class ChildProcess: Sendable {
         self.pid = pid
         self.arguments = arguments
         inputDescriptor = input ? inPipe[1] : -1
+        inputOpen = input
         output = Collected(descriptor: outPipe[0])
         errors = Collected(descriptor: errPipe[0])
     }
@@ -114,29 +123,39 @@ final class ChildProcess: Sendable {
     /// Writes `text` to standard input (the child must have been started with `input: true`).
     func send(_ text: String) {
         var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { write(inputDescriptor, $0.baseAddress, $0.count) }
+        lock.withLock {
+            guard inputOpen else { return }
+            _ = bytes.withUnsafeMutableBytes { write(inputDescriptor, $0.baseAddress, $0.count) }
+        }
     }
 
-    /// Closes standard input.
+    /// Closes standard input (once: a descriptor number closed twice may by then belong to
+    /// another test's pipe).
     func closeInput() {
-        if inputDescriptor >= 0 { close(inputDescriptor) }
+        lock.withLock {
+            if inputOpen { close(inputDescriptor) }
+            inputOpen = false
+        }
     }
 
-    /// Sends `signal`.
+    /// Sends `signal`, unless the child was already reaped: its pid may then belong to another
+    /// process, or be the id of a new thread of this very process (kill would reach all of it).
     func kill(_ signal: Int32 = SIGKILL) {
-        _ = Glibc.kill(pid, signal)
+        lock.withLock {
+            if termination == nil { _ = Glibc.kill(pid, signal) }
+        }
     }
 
     /// The termination, when the child already ended (reaps it).
     @discardableResult
     func poll() -> Termination? {
-        termination.withLock { state in
-            if let state { return state.0 }
+        lock.withLock {
+            if let termination { return termination.0 }
             var status: Int32 = 0
             let reaped = waitpid(pid, &status, WNOHANG)
             guard reaped == pid else { return nil }
             let ended = Self.decode(status)
-            state = (ended, ContinuousClock.now)
+            termination = (ended, ContinuousClock.now)
             return ended
         }
     }
@@ -154,12 +173,12 @@ final class ChildProcess: Sendable {
         }
         await output.waitForEnd()
         await errors.waitForEnd()
-        if inputDescriptor >= 0 { close(inputDescriptor) }
+        closeInput()
         return poll()!
     }
 
     /// When the harness saw the child end (after ``wait(timeout:)``).
-    var ended: ContinuousClock.Instant? { termination.withLock { $0?.1 } }
+    var ended: ContinuousClock.Instant? { lock.withLock { termination?.1 } }
 
     /// `pipe` with both ends close-on-exec (`pipe2` is not exported to Swift).
     private static func makePipe(_ descriptors: inout [Int32]) -> Bool {
@@ -175,8 +194,11 @@ final class ChildProcess: Sendable {
     }
 
     /// One stream, read to end of file by its own thread.
-    private final class Collected: Sendable {
-        private let state = Mutex<(bytes: [UInt8], finished: Bool)>(([], false))
+    private final class Collected: @unchecked Sendable {
+        // @unchecked Sendable: `bytes` and `finished` are guarded by `lock`.
+        private let lock = NSLock()
+        private var bytes: [UInt8] = []
+        private var finished = false
 
         init(descriptor: Int32) {
             let thread = Thread { [self] in
@@ -185,15 +207,15 @@ final class ChildProcess: Sendable {
                     let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
                     if count < 0 && errno == EINTR { continue }
                     if count <= 0 { break }
-                    state.withLock { $0.bytes.append(contentsOf: buffer[0..<count]) }
+                    lock.withLock { bytes.append(contentsOf: buffer[0..<count]) }
                 }
                 close(descriptor)
-                state.withLock { $0.finished = true }
+                lock.withLock { finished = true }
             }
             thread.start()
         }
 
-        var text: String { state.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
+        var text: String { lock.withLock { String(decoding: bytes, as: UTF8.self) } }
 
         var lines: [Substring] {
             let text = self.text
@@ -202,7 +224,7 @@ final class ChildProcess: Sendable {
         }
 
         func waitForEnd() async {
-            while !state.withLock({ $0.finished }) { try? await Task.sleep(for: .milliseconds(1)) }
+            while !lock.withLock({ finished }) { try? await Task.sleep(for: .milliseconds(1)) }
         }
     }
 }

@@ -44,7 +44,54 @@ struct ContentionTests {
 
             let clock = ContinuousClock()
             let start = clock.now
-            let attempts = try await withThrowingTaskGroup(of: [Attempt].self) { group in
+            func attempt(_ child: ChildProcess, worker: Int, waits: Bool) async -> Attempt {
+                let termination = await child.wait()
+                return Attempt(
+                    worker: worker,
+                    waits: waits,
+                    pid: child.pid,
+                    started: child.started,
+                    ended: child.ended ?? clock.now,
+                    termination: termination,
+                    events: child.lines.compactMap { SoakEvent(line: $0) },
+                    stderr: child.stderr
+                )
+            }
+
+            // 1. Deterministic: a holder pauses with the vault open; openers are refused naming its
+            //    pid, and an opener with --lock-wait waits until the holder lets go.
+            let holder = try ChildProcess(
+                SoakBinary.path,
+                ["soak", path, "--transactions", "3", "--seed", "2", "--pause-for-inspection"] + common,
+                environment: SoakBinary.soakEnvironment(current: 0),
+                input: true
+            )
+            try #require(await holder.waitForLine(timeout: .seconds(120)) { $0 == "pause opened" } != nil, "\(holder.stderr)")
+            var phaseOne: [Attempt] = []
+            for round in 0..<2 {
+                let opener = try ChildProcess(SoakBinary.path, ["soak", path, "--transactions", "2", "--seed", "\(round + 3)"] + common, environment: SoakBinary.soakEnvironment(current: 0))
+                let refused = await attempt(opener, worker: 9, waits: false)
+                #expect(refused.termination == .exited(67), "\(refused.stderr)")
+                #expect(refused.stderr.contains("in use by pid \(holder.pid)"), "\(refused.stderr)")
+                phaseOne.append(refused)
+            }
+            let waiter = try ChildProcess(
+                SoakBinary.path,
+                ["soak", path, "--transactions", "3", "--seed", "5", "--lock-wait", "120"] + common,
+                environment: SoakBinary.soakEnvironment(current: 0)
+            )
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(waiter.poll() == nil && !waiter.stdout.contains("commit 0"), "the waiter did not wait: \(waiter.stderr)")
+            holder.send("\n")
+            try #require(await holder.waitForLine(timeout: .seconds(120)) { $0 == "pause closed" } != nil, "\(holder.stderr)")
+            holder.send("\n")
+            holder.closeInput()
+            phaseOne.append(await attempt(holder, worker: 9, waits: false))
+            phaseOne.append(await attempt(waiter, worker: 9, waits: true))
+            #expect(phaseOne.suffix(2).allSatisfy { $0.termination == .exited(0) }, "\(phaseOne.suffix(2).map(\.stderr))")
+
+            // 2. Three processes in a loop.
+            let looped = try await withThrowingTaskGroup(of: [Attempt].self) { group in
                 for worker in 0..<workers {
                     group.addTask {
                         var attempts: [Attempt] = []
@@ -57,19 +104,7 @@ struct ContentionTests {
                                 ["soak", path, "--transactions", "\(8 + (worker * 5 + round) % 9)", "--seed", "\(worker * 1000 + round + 7)"]
                                 + common + (waits ? ["--lock-wait", "60"] : [])
                             let child = try ChildProcess(SoakBinary.path, arguments, environment: SoakBinary.soakEnvironment(current: 0))
-                            let termination = await child.wait()
-                            attempts.append(
-                                Attempt(
-                                    worker: worker,
-                                    waits: waits,
-                                    pid: child.pid,
-                                    started: child.started,
-                                    ended: child.ended ?? clock.now,
-                                    termination: termination,
-                                    events: child.lines.compactMap { SoakEvent(line: $0) },
-                                    stderr: child.stderr
-                                )
-                            )
+                            attempts.append(await attempt(child, worker: worker, waits: waits))
                         }
                         return attempts
                     }
@@ -79,6 +114,7 @@ struct ContentionTests {
                 return all
             }
             let elapsed = clock.now - start
+            let attempts = phaseOne + looped
 
             let succeeded = attempts.filter { $0.termination == .exited(0) }
             let refused = attempts.filter { $0.termination == .exited(67) }
@@ -122,7 +158,8 @@ struct ContentionTests {
 
             let waited = succeeded.filter(\.waits).count
             report(
-                "contention: \(workers) processes x \(rounds) rounds = \(attempts.count) opens in \(Int(seconds(elapsed))) s: "
+                "contention: a paused holder refused 2 openers by its pid and made a --lock-wait opener wait; then "
+                    + "\(workers) processes x \(rounds) rounds; \(attempts.count) opens in all in \(Int(seconds(elapsed))) s: "
                     + "\(succeeded.count) held the vault (\(waited) of them after waiting with --lock-wait), "
                     + "\(refused.count) refused with 'in use by pid <holder>' (exit 67, holder verified), 0 'database is locked'; "
                     + "\(chained) runs form one chain of \(stateCommits) update-state commits "

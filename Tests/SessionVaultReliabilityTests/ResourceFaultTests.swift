@@ -82,7 +82,9 @@ struct ResourceFaultTests {
         #expect(reopened.digest == lastCommit.digest, "the vault does not hold the last committed state")
     }
 
-    @Test func fileTooLargeFailsTheSaveAndKeepsTheLastCommittedState() async throws {
+    /// Not under the thread sanitizer: its runtime dies with SIGBUS when RLIMIT_FSIZE is low.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SESSION_VAULT_SANITIZER"] == nil, "the TSan runtime dies under RLIMIT_FSIZE"))
+    func fileTooLargeFailsTheSaveAndKeepsTheLastCommittedState() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.prlimit), "util-linux prlimit is missing")
         try await withScratchDirectory { directory in
             var failures = 0
