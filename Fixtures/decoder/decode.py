@@ -218,7 +218,7 @@ B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
 def parse_recovery_key(text: str) -> bytes:
-    s = "".join(ch for ch in text if ch not in " -\r\n").upper()
+    s = "".join(ch for ch in text if ch not in " \t-\r\n").upper()
     if len(s) != 55:
         raise VaultError("invalid-argument", f"recovery key has {len(s)} base32 characters, expected 55")
     acc = 0

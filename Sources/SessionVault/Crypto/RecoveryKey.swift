@@ -47,6 +47,10 @@ public struct RecoveryKey: Sendable, CustomStringConvertible {
                         written += 1
                     }
                 }
+                // The last character carries 2 data bits and 3 zero padding bits.
+                if count == Self.characterCount && accumulator & ((1 << UInt32(bits)) - 1) != 0 {
+                    throw VaultError(.invalidArgument, "the recovery key's last character is not canonical (a typo?)")
+                }
                 return count
             }
         }
