@@ -1,0 +1,1 @@
+// Declarations only (include/CFuzzerDriver.h); SwiftPM needs one source file per C target.
