@@ -8,7 +8,7 @@ SWIFT ?= swift
 STRICT := -Xswiftc -warnings-as-errors
 BIN := .build/debug/session-vault
 
-.PHONY: all deps build demo test bench bench-compare fixtures fixtures-check interop-venvs interop-check crash-test sanitize clean
+.PHONY: all deps build demo test bench bench-compare fixtures fixtures-check interop-venvs interop-check crash-test sanitize sanitize-address fuzz fuzz-build fuzz-regressions clean
 
 all: build
 
@@ -31,6 +31,8 @@ test: deps
 	SESSION_VAULT_SQLITE_LIBRARY=/nonexistent/libsqlite3.so.0 $(BIN) demo --saves 100
 	$(BIN) bench --quick --dir "$${TMPDIR:-/tmp}" > /dev/null
 	@$(MAKE) --no-print-directory sanitize
+	@$(MAKE) --no-print-directory sanitize-address
+	@$(MAKE) --no-print-directory fuzz-regressions
 
 # The full benchmark (release build), and the comparison with Telethon's plaintext session.
 bench: deps
@@ -80,5 +82,57 @@ sanitize: deps
 		SESSION_VAULT_CRASH_KILLS=20 SESSION_VAULT_POWER_LOSS_TRIALS=40 SESSION_VAULT_CONTENTION_ROUNDS=8 \
 		$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
 
+# The fixture tests (known-answer vaults, the whole tamper corpus, vectors) under the address
+# sanitizer, in their own scratch path. Leak detection is off, as swift-protobuf does on Linux.
+sanitize-address: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan $(STRICT)
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan \
+		--filter SessionVaultFixtureTests
+
+# libFuzzer targets (FuzzTesting/README.md): a separate package built with the fuzzer and address
+# sanitizers. `make fuzz` runs each target for FUZZ_RUNS_<target> executions from its seed corpus
+# (two at a time; FUZZ_SEED=<n> replays a run) and prints libFuzzer's final line (cov, ft) for each.
+# Crashers land in FuzzTesting/FailCases/<target>/ and are kept there as regression inputs, which
+# `make fuzz-regressions` (part of `make test`) replays with the seed corpus, without fuzzing.
+FUZZ_TARGETS := SessionString SealedString RecordCodec RecoveryKey VaultFile
+FUZZ_RUNS_SessionString ?= 200000
+FUZZ_RUNS_SealedString ?= 100000
+FUZZ_RUNS_RecordCodec ?= 1000000
+FUZZ_RUNS_RecoveryKey ?= 200000
+FUZZ_RUNS_VaultFile ?= 8000
+FUZZ_SEED ?= 0
+FUZZ_BIN := FuzzTesting/.build/debug
+FUZZ_WORK := FuzzTesting/.build/fuzz-work
+
+fuzz-build: deps
+	@mkdir -p FuzzTesting/.build
+	cd FuzzTesting && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library $(STRICT) \
+		> .build/build.log 2>&1; status=$$?; grep -v "Cannot export local symbol '__asan" .build/build.log; exit $$status
+
+fuzz: fuzz-build
+	@rm -rf $(FUZZ_WORK) && mkdir -p $(FUZZ_WORK)
+	@$(MAKE) --no-print-directory -j2 $(addprefix fuzz-run-,$(FUZZ_TARGETS)); status=$$?; \
+		echo "[fuzz] target: final libFuzzer line (executions, cov = edges, ft = features, corpus), seconds"; \
+		for t in $(FUZZ_TARGETS); do \
+			echo "[fuzz] $$t: $$(grep -E '^#[0-9]+.*DONE' $(FUZZ_WORK)/$$t.log | tail -1) ($$(cat $(FUZZ_WORK)/$$t.seconds 2>/dev/null || echo ?) s, $$(grep -m1 -o 'Seed: [0-9]*' $(FUZZ_WORK)/$$t.log))"; \
+		done; exit $$status
+
+fuzz-run-%:
+	@mkdir -p FuzzTesting/FailCases/$* $(FUZZ_WORK)/$*
+	@start=$$(date +%s); \
+	if $(FUZZ_BIN)/Fuzz$* -runs=$(FUZZ_RUNS_$*) -seed=$(FUZZ_SEED) -timeout=30 -rss_limit_mb=4096 \
+		-artifact_prefix=FuzzTesting/FailCases/$*/ $(FUZZ_WORK)/$* FuzzTesting/Corpus/$* > $(FUZZ_WORK)/$*.log 2>&1; \
+	then echo $$(( $$(date +%s) - start )) > $(FUZZ_WORK)/$*.seconds; \
+	else tail -60 $(FUZZ_WORK)/$*.log; echo "[fuzz] $* FAILED: the input is in FuzzTesting/FailCases/$*/ (FuzzTesting/README.md)"; exit 1; fi
+
+# Every kept crasher and every seed, executed once by each fuzz binary (no fuzzing).
+fuzz-regressions: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		files=$$(find FuzzTesting/FailCases/$$t FuzzTesting/Corpus/$$t -type f ! -name '.*' 2>/dev/null | sort); \
+		$(FUZZ_BIN)/Fuzz$$t $$files > $(FUZZ_BIN)/regressions-$$t.log 2>&1 \
+			|| { tail -60 $(FUZZ_BIN)/regressions-$$t.log; echo "[fuzz] $$t: a regression input fails"; exit 1; }; \
+		echo "[fuzz] $$t: $$(echo $$files | wc -w) inputs replayed, no failure"; \
+	done
+
 clean:
-	rm -rf .build .build-tsan
+	rm -rf .build .build-tsan .build-asan FuzzTesting/.build
