@@ -26,7 +26,7 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests $(STRICT)
 	@$(MAKE) --no-print-directory interop-venvs || echo "make test: no interop venvs; the real-library export check is SKIPPED (see the test log)"
-	$(SWIFT) test --skip-build
+	scripts/with-postgres.sh $(SWIFT) test --skip-build
 	$(BIN) demo --saves 100
 	SESSION_VAULT_SQLITE_LIBRARY=/nonexistent/libsqlite3.so.0 $(BIN) demo --saves 100
 	$(BIN) bench --quick --dir "$${TMPDIR:-/tmp}" > /dev/null

@@ -6,11 +6,15 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "SessionVault", targets: ["SessionVault"]),
+        // Sessions in PostgreSQL, for fleets of bots. A separate product so that users of the core
+        // library never pull in SwiftNIO.
+        .library(name: "SessionVaultPostgres", targets: ["SessionVaultPostgres"]),
         .executable(name: "session-vault", targets: ["session-vault"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libsodium, found through pkg-config (Debian: libsodium-dev).
@@ -35,6 +39,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The same sealed vault on PostgreSQL: only the record store is new.
+        .target(
+            name: "SessionVaultPostgres",
+            dependencies: [
+                "SessionVault",
+                "CSodium",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // What `session-vault bench` measures, including the identity-transform baseline.
         .target(
             name: "SessionVaultBenchmarks",
@@ -45,13 +59,14 @@ let package = Package(
             dependencies: [
                 "SessionVault",
                 "SessionVaultBenchmarks",
+                "SessionVaultPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "SessionVaultTests",
-            dependencies: ["SessionVault", "CSodium"]
+            dependencies: ["SessionVault", "SessionVaultPostgres", "CSodium"]
         ),
         .testTarget(
             name: "SessionVaultCLITests",

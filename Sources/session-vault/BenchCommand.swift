@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SessionVault
 import SessionVaultBenchmarks
+import SessionVaultPostgres
 
 /// `session-vault bench`: what encryption costs, as ratios measured in one run.
 struct BenchCommand: AsyncParsableCommand {
@@ -24,6 +25,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Fewer repetitions (a smoke test, not a measurement).")
     var quick = false
 
+    @Option(help: "Also measure durable saves against this PostgreSQL server (postgres://user@host/db; password from SESSION_VAULT_POSTGRES_PASSWORD_FILE).")
+    var postgres: String?
+
     @Option(help: .hidden)
     var measureOpen: String?
 
@@ -39,11 +43,30 @@ struct BenchCommand: AsyncParsableCommand {
             let report = try await benchmark.run { line in
                 if showProgress { FileHandleStderr.write("… \(line)\n") }
             }
+            var postgresRate: (median: Double, min: Double, max: Double, rounds: Int)?
+            if let postgres {
+                if showProgress { FileHandleStderr.write("… durable saves against PostgreSQL\n") }
+                postgresRate = try await PostgresBenchmark.durableSaveRate(url: postgres, saves: quick ? 40 : 300, rounds: quick ? 3 : 7)
+            }
             if json {
-                let data = try JSONSerialization.data(withJSONObject: report.jsonObject(), options: [.prettyPrinted, .sortedKeys])
+                var object = report.jsonObject()
+                if let postgresRate {
+                    object["postgres_durable_save_ops_per_s"] = postgresRate.median
+                    object["postgres_durable_save_ops_per_s_spread"] = [
+                        "median": postgresRate.median, "min": postgresRate.min, "max": postgresRate.max, "runs": postgresRate.rounds,
+                    ]
+                }
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 print(BenchmarkTable.render(report))
+                if let postgresRate {
+                    print(
+                        "durable save, PostgreSQL (same hot path)".padding(toLength: 44, withPad: " ", startingAt: 0)
+                            + "\(Int(postgresRate.median)) ops/s (\(Int(postgresRate.min))–\(Int(postgresRate.max)), \(postgresRate.rounds) runs); "
+                            + "SQLite durable \(Int(report.durableSaveOpsPerSecond.median)) ops/s"
+                    )
+                }
             }
         }
     }

@@ -30,7 +30,7 @@ struct InitCommand: AsyncParsableCommand {
             let configuration = VaultAccess.configuration(mode: .create, kdf: kdf.parameters)
             let vault = try await TerminalProgress.step("creating \(path) (\(kdf.parameters))") {
                 () async throws(VaultError) in
-                try await SessionVault.open(at: path, passphrase: passphrase, configuration: configuration)
+                try await VaultAccess.open(path, passphrase: passphrase, configuration: configuration)
             }
             if recoveryKey {
                 do {

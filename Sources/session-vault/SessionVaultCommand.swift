@@ -31,7 +31,7 @@ struct SessionVaultCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, ShowCommand.self, PasswdCommand.self, RotateCommand.self, VerifyCommand.self,
             ImportCommand.self, ExportCommand.self, SealStringCommand.self, ShowSealedCommand.self,
-            DemoCommand.self, BenchCommand.self, SoakCommand.self,
+            DemoCommand.self, BenchCommand.self, SoakCommand.self, CopyCommand.self,
         ]
     )
 }

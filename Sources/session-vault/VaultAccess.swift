@@ -1,4 +1,5 @@
 import SessionVault
+import SessionVaultPostgres
 
 #if canImport(Glibc)
 import Glibc
@@ -30,6 +31,22 @@ enum VaultAccess {
     /// Resolves `location` and checks, before any secret is asked for, that it exists (or, when
     /// creating, does not) and that libsqlite3 can be loaded.
     static func resolve(_ location: String, mustExist: Bool) throws(VaultError) -> String {
+        if PostgresLocation.isPostgresLocation(location) {
+            // A password on the command line would sit in argv (visible to ps) and in every message
+            // that names the location: refuse it.
+            if location.hasPrefix("postgres"), let at = location.firstIndex(of: "@"),
+                location[..<at].dropFirst(location.hasPrefix("postgresql://") ? 13 : 11).contains(":")
+            {
+                throw VaultError(
+                    .invalidArgument,
+                    "a PostgreSQL location on the command line must not contain a password; "
+                        + "use SESSION_VAULT_POSTGRES_PASSWORD_FILE (or SESSION_VAULT_POSTGRES_URL)"
+                )
+            }
+            // Validated now (before any secret is read); existence is checked by the open's mode.
+            _ = try PostgresLocation(parsing: location)
+            return location
+        }
         let path = try VaultPath.resolve(location)
         let exists = access(path, F_OK) == 0
         if mustExist && !exists { throw VaultError(.notFound, "\(path) does not exist") }
@@ -65,15 +82,35 @@ enum VaultAccess {
         switch unlock {
         case .passphrase:
             let passphrase = try readPassphrase()
-            let vault = try await TerminalProgress.step("unlocking \(path) (Argon2id)") { () async throws(VaultError) in
-                try await SessionVault.open(at: path, passphrase: passphrase, configuration: configuration)
+            let vault = try await TerminalProgress.step("unlocking \(describe(path)) (Argon2id)") { () async throws(VaultError) in
+                try await open(path, passphrase: passphrase, configuration: configuration)
             }
             return (vault, passphrase)
         case .recoveryKey:
             let recoveryKey = try readRecoveryKey()
-            let vault = try await SessionVault.open(at: path, recoveryKey: recoveryKey, configuration: configuration)
+            let vault: SessionVault
+            if PostgresLocation.isPostgresLocation(path) {
+                vault = try await PostgresVault.open(try PostgresLocation(parsing: path), recoveryKey: recoveryKey, configuration: configuration)
+            } else {
+                vault = try await SessionVault.open(at: path, recoveryKey: recoveryKey, configuration: configuration)
+            }
             return (vault, nil)
         }
+    }
+
+    /// Opens (or creates, per the configuration's mode) the vault at a file path or a PostgreSQL
+    /// location (`postgres://…?session=NAME` or `pg:NAME` with `SESSION_VAULT_POSTGRES_URL`).
+    static func open(_ location: String, passphrase: Passphrase, configuration: SessionVault.Configuration) async throws(VaultError) -> SessionVault {
+        if PostgresLocation.isPostgresLocation(location) {
+            return try await PostgresVault.open(try PostgresLocation(parsing: location), passphrase: passphrase, configuration: configuration)
+        }
+        return try await SessionVault.open(at: location, passphrase: passphrase, configuration: configuration)
+    }
+
+    /// A location as it may be printed: a file path, or a PostgreSQL location without its password.
+    static func describe(_ location: String) -> String {
+        guard PostgresLocation.isPostgresLocation(location) else { return location }
+        return (try? PostgresLocation(parsing: location).description) ?? "a PostgreSQL location"
     }
 
     /// Writes a recovery key's display form and a newline to standard output, straight from guarded memory.

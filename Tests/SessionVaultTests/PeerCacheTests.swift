@@ -12,7 +12,7 @@ struct PeerCacheTests {
         Peer(id: -1_001_111_111_111, accessHash: -1, kind: .channel, username: "news_channel", updatedAt: 5),
     ]
 
-    @Test(arguments: StorageUnderTest.allCases)
+    @Test(arguments: StorageUnderTest.available)
     func upsertAndLookUpByIdUsernameAndPhone(_ kind: StorageUnderTest) async throws {
         try await withTemporaryDirectory { directory in
             let (vault, reopen) = try await kind.make(in: directory)
@@ -43,7 +43,7 @@ struct PeerCacheTests {
         }
     }
 
-    @Test(arguments: StorageUnderTest.allCases)
+    @Test(arguments: StorageUnderTest.available)
     func changedAndMovedUsernamesPointToTheRightPeer(_ kind: StorageUnderTest) async throws {
         try await withTemporaryDirectory { directory in
             let (vault, reopen) = try await kind.make(in: directory)

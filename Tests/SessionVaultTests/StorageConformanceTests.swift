@@ -1,4 +1,5 @@
 import Foundation
+import SessionVaultPostgres
 import Synchronization
 import Testing
 @_spi(Testing) @testable import SessionVault
@@ -9,6 +10,14 @@ enum StorageUnderTest: String, CaseIterable, CustomTestStringConvertible {
     case memory
     /// A store written outside the module, opened through `SessionVault.open(store:…)`.
     case external
+    /// A session in the test PostgreSQL cluster (`scripts/with-postgres.sh`), when one is running.
+    case postgres
+
+    /// Every backend this run can reach: PostgreSQL only when `SESSION_VAULT_TEST_POSTGRES_URL` is set
+    /// (`make test` always sets it; `PostgresTests/serverIsAvailableWhenRequired` fails in CI otherwise).
+    static var available: [StorageUnderTest] {
+        PostgresTestServer.url == nil ? [.sqlite, .memory, .external] : allCases
+    }
 
     var testDescription: String { rawValue }
 
@@ -34,13 +43,19 @@ enum StorageUnderTest: String, CaseIterable, CustomTestStringConvertible {
                 )
             }
             return (try await open(.create), { try await open(.openExisting) })
+        case .postgres:
+            let location = try PostgresTestServer.location(session: "conformance-\(UUID().uuidString)")
+            let open = { (mode: SessionVault.Configuration.Mode) in
+                try await PostgresVault.open(location, passphrase: passphrase(), configuration: fastConfiguration(mode: mode))
+            }
+            return (try await open(.create), { try await open(.openExisting) })
         }
     }
 }
 
 @Suite("SessionStorage conformance")
 struct StorageConformanceTests {
-    @Test(arguments: StorageUnderTest.allCases)
+    @Test(arguments: StorageUnderTest.available)
     func newStorageLoadsNil(_ kind: StorageUnderTest) async throws {
         try await withTemporaryDirectory { directory in
             let (storage, _) = try await kind.make(in: directory)
@@ -50,7 +65,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test(arguments: StorageUnderTest.allCases)
+    @Test(arguments: StorageUnderTest.available)
     func fullSaveRoundTripsEveryField(_ kind: StorageUnderTest) async throws {
         try await withTemporaryDirectory { directory in
             let (storage, reopen) = try await kind.make(in: directory)
@@ -75,7 +90,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test(arguments: StorageUnderTest.allCases)
+    @Test(arguments: StorageUnderTest.available)
     func hotPathWritesRoundTrip(_ kind: StorageUnderTest) async throws {
         try await withTemporaryDirectory { directory in
             let (storage, reopen) = try await kind.make(in: directory)
@@ -106,7 +121,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test(arguments: StorageUnderTest.allCases)
+    @Test(arguments: StorageUnderTest.available)
     func hotPathOnEmptyVaultCreatesState(_ kind: StorageUnderTest) async throws {
         try await withTemporaryDirectory { directory in
             let (storage, reopen) = try await kind.make(in: directory)
@@ -121,7 +136,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test(arguments: StorageUnderTest.allCases)
+    @Test(arguments: StorageUnderTest.available)
     func savingRemovesWhatTheNewSessionLacks(_ kind: StorageUnderTest) async throws {
         try await withTemporaryDirectory { directory in
             let (storage, reopen) = try await kind.make(in: directory)
@@ -146,7 +161,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test(arguments: StorageUnderTest.allCases)
+    @Test(arguments: StorageUnderTest.available)
     func callsAfterCloseThrowClosed(_ kind: StorageUnderTest) async throws {
         try await withTemporaryDirectory { directory in
             let (storage, _) = try await kind.make(in: directory)
@@ -161,7 +176,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test(arguments: StorageUnderTest.allCases)
+    @Test(arguments: StorageUnderTest.available)
     func invalidInputIsRefusedAndChangesNothing(_ kind: StorageUnderTest) async throws {
         try await withTemporaryDirectory { directory in
             let (storage, _) = try await kind.make(in: directory)
@@ -185,7 +200,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test(arguments: StorageUnderTest.allCases)
+    @Test(arguments: StorageUnderTest.available)
     func concurrentSavesEndInOneSubmittedState(_ kind: StorageUnderTest) async throws {
         try await withTemporaryDirectory { directory in
             let (storage, reopen) = try await kind.make(in: directory)

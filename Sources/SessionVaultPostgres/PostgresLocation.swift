@@ -1,0 +1,98 @@
+public import Foundation
+public import SessionVault
+
+/// Where a session lives in PostgreSQL: server, database, credentials and the session's name.
+///
+/// Written as a URL, `postgres://user@host[:port]/database?session=NAME`, given either as the vault
+/// location itself or through `SESSION_VAULT_POSTGRES_URL` (then the location may be just
+/// `pg:NAME`). Query options: `session` (required), `sslmode` (`disable` (default), `prefer`,
+/// `require`), `keyed_names` (`true`: store a keyed hash of the session name instead of the name).
+/// The password comes from `SESSION_VAULT_POSTGRES_PASSWORD_FILE`, `SESSION_VAULT_POSTGRES_PASSWORD`
+/// or the URL, in that order, and is never logged or printed (``description`` omits it).
+public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
+    /// How the connection uses TLS.
+    public enum TLSMode: String, Sendable, Hashable {
+        /// Plain TCP (loopback, or a trusted network).
+        case disable
+        /// TLS when the server offers it.
+        case prefer
+        /// TLS or no connection.
+        case require
+    }
+
+    /// The server's host name or address.
+    public var host: String
+    /// The server's port (5432 by default).
+    public var port: Int
+    /// The database user.
+    public var username: String
+    /// The database password, if any. Never printed.
+    public var password: String?
+    /// The database name (defaults to the user name).
+    public var database: String
+    /// The session's name, unique in the database.
+    public var sessionName: String
+    /// TLS mode.
+    public var tls: TLSMode
+    /// Store a keyed hash of the session name (keyed by `SESSION_VAULT_POSTGRES_NAME_KEY[_FILE]`).
+    public var keyedNames: Bool
+
+    /// Whether `text` names a PostgreSQL location rather than a file path.
+    public static func isPostgresLocation(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") || text.hasPrefix("pg:")
+    }
+
+    /// Parses a location, consulting the environment for `pg:NAME`, the password and the name key.
+    /// - Throws: ``VaultError/Code/invalidArgument`` with a message that never repeats a password.
+    public init(parsing text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(VaultError) {
+        var urlText = text
+        var sessionOverride: String?
+        if text.hasPrefix("pg:") {
+            guard let base = environment["SESSION_VAULT_POSTGRES_URL"], !base.isEmpty else {
+                throw VaultError(.invalidArgument, "'pg:NAME' needs SESSION_VAULT_POSTGRES_URL to name the server")
+            }
+            urlText = base
+            sessionOverride = String(text.dropFirst(3))
+        }
+        guard let components = URLComponents(string: urlText),
+            components.scheme == "postgres" || components.scheme == "postgresql",
+            let host = components.host, !host.isEmpty
+        else {
+            throw VaultError(.invalidArgument, "not a PostgreSQL URL (expected postgres://user@host/database?session=NAME)")
+        }
+        guard let user = components.user, !user.isEmpty else {
+            throw VaultError(.invalidArgument, "the PostgreSQL URL names no user")
+        }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.username = user.removingPercentEncoding ?? user
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        self.database = path.isEmpty ? self.username : (path.removingPercentEncoding ?? path)
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        guard let session = sessionOverride ?? query["session"], !session.isEmpty, session.utf8.count <= 512 else {
+            throw VaultError(.invalidArgument, "the PostgreSQL location names no session (add ?session=NAME)")
+        }
+        self.sessionName = session
+        guard let tls = TLSMode(rawValue: query["sslmode"] ?? "disable") else {
+            throw VaultError(.invalidArgument, "sslmode must be disable, prefer or require")
+        }
+        self.tls = tls
+        self.keyedNames = ["1", "true", "yes"].contains(query["keyed_names"]?.lowercased() ?? "")
+        if let file = environment["SESSION_VAULT_POSTGRES_PASSWORD_FILE"], !file.isEmpty {
+            guard let data = FileManager.default.contents(atPath: file), var text = String(data: data, encoding: .utf8) else {
+                throw VaultError(.invalidArgument, "cannot read SESSION_VAULT_POSTGRES_PASSWORD_FILE (\(file))")
+            }
+            if text.hasSuffix("\n") { text.removeLast() }
+            self.password = text
+        } else if let password = environment["SESSION_VAULT_POSTGRES_PASSWORD"] {
+            self.password = password
+        } else {
+            self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        }
+    }
+
+    /// `postgres://user@host:port/database?session=NAME` — never the password.
+    public var description: String {
+        "postgres://\(username)@\(host):\(port)/\(database)?session=\(sessionName)\(keyedNames ? "&keyed_names=true" : "")"
+    }
+}

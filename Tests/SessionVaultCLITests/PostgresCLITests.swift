@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import SessionVault
+
+/// `session-vault` against the PostgreSQL cluster `make test` starts (scripts/with-postgres.sh):
+/// locations on the command line, two processes contending, and copying between SQLite and PostgreSQL.
+@Suite(
+    "PostgreSQL from the command line",
+    .enabled(if: ProcessInfo.processInfo.environment["SESSION_VAULT_TEST_POSTGRES_URL"] != nil)
+)
+struct PostgresCLITests {
+    static var url: String { ProcessInfo.processInfo.environment["SESSION_VAULT_TEST_POSTGRES_URL"]! }
+    static var passwordFile: String { ProcessInfo.processInfo.environment["SESSION_VAULT_TEST_POSTGRES_PASSWORD_FILE"]! }
+
+    func environment(_ extra: [String: String?] = [:]) -> [String: String?] {
+        var environment: [String: String?] = [
+            "SESSION_VAULT_PASSPHRASE": vaultPassphrase,
+            "SESSION_VAULT_POSTGRES_PASSWORD_FILE": Self.passwordFile,
+        ]
+        for (name, value) in extra { environment[name] = value }
+        return environment
+    }
+
+    @Test func copyFromAFileToPostgresAndBackThenContend() async throws {
+        try await withTemporaryDirectory { directory in
+            let session = try testSession()
+            let (source, _) = try await makeVault(in: directory, name: "source", session: session)
+            let name = "cli-\(UUID().uuidString)"
+            let location = "\(Self.url)?session=\(name)"
+
+            // File → PostgreSQL.
+            let copied = try await CLI.run(["copy", source, location, "--kdf", "interactive"], environment: environment())
+            #expect(copied.status == 0, "\(copied.err)")
+            #expect(copied.err.contains("verified"))
+            // `pg:NAME` with SESSION_VAULT_POSTGRES_URL names the same session.
+            let shown = try await CLI.run(["show", "pg:\(name)", "--json"], environment: environment(["SESSION_VAULT_POSTGRES_URL": Self.url]))
+            #expect(shown.status == 0, "\(shown.err)")
+            let json = try shown.json()
+            #expect((json["user"] as? [String: Any])?["username"] as? String == session.user?.username)
+            #expect((json["dcs"] as? [[String: Any]])?.count == session.dataCenters.count)
+
+            // A second process while one holds the session: in use, naming host and pid.
+            let holder = try RunningCLI(["show", location, "--hold"], environment: environment())
+            #expect(try await holder.waitForOutput(containing: "user"))
+            let refused = try await CLI.run(["show", location], environment: environment())
+            #expect(refused.status == 67)
+            #expect(refused.err.contains("in use by host"))
+            #expect(refused.err.contains("pid \(holder.pid)"))
+            #expect(!refused.err.contains("database is locked"))
+            #expect(await holder.finish() == 0)
+
+            // PostgreSQL → a new file, under a new passphrase.
+            let back = directory + "/back.session"
+            let returned = try await CLI.run(
+                ["copy", location, back, "--kdf", "interactive"],
+                environment: environment(["SESSION_VAULT_NEW_PASSPHRASE": otherPassphrase])
+            )
+            #expect(returned.status == 0, "\(returned.err)")
+            var configuration = SessionVault.Configuration()
+            configuration.mode = .openExisting
+            let vault = try await SessionVault.open(at: back, passphrase: try Passphrase(copying: otherPassphrase), configuration: configuration)
+            #expect(try await vault.load() == session)
+            try await vault.close()
+
+            // Copying onto an existing session is refused and changes nothing.
+            let again = try await CLI.run(["copy", source, location], environment: environment())
+            #expect(again.status != 0)
+        }
+    }
+
+    @Test func aPasswordOnTheCommandLineIsRefused() async throws {
+        let withPassword = Self.url.replacingOccurrences(of: "postgres://postgres@", with: "postgres://postgres:hunter2@")
+        let result = try await CLI.run(["show", "\(withPassword)?session=x"], environment: environment())
+        #expect(result.status == 64)
+        #expect(result.err.contains("SESSION_VAULT_POSTGRES_PASSWORD_FILE"))
+        #expect(!result.err.contains("hunter2"))
+    }
+}

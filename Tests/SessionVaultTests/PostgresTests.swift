@@ -1,0 +1,180 @@
+import Foundation
+import PostgresNIO
+@testable import SessionVaultPostgres
+import Testing
+@_spi(Testing) @testable import SessionVault
+
+/// The PostgreSQL store against the real server `make test` starts (scripts/with-postgres.sh).
+@Suite("PostgreSQL", .enabled(if: PostgresTestServer.url != nil || ProcessInfo.processInfo.environment["CI"] != nil))
+struct PostgresTests {
+    func open(_ location: PostgresLocation, mode: SessionVault.Configuration.Mode = .openOrCreate, wait: Duration = .zero) async throws -> SessionVault {
+        var configuration = fastConfiguration(mode: mode)
+        configuration.lockWait = wait
+        return try await PostgresVault.open(location, passphrase: passphrase(), configuration: configuration)
+    }
+
+    /// `make test` always runs a cluster; CI without one is a broken set-up, not a skip.
+    @Test func serverIsAvailableWhenRequired() {
+        #expect(PostgresTestServer.url != nil, "SESSION_VAULT_TEST_POSTGRES_URL is not set: run the tests through `make test`")
+    }
+
+    @Test func locationsParseAndNeverPrintThePassword() throws {
+        let location = try PostgresLocation(
+            parsing: "postgres://bots:s3cret@db.example:6543/fleet?session=bot-17&sslmode=require",
+            environment: [:]
+        )
+        #expect(location.host == "db.example" && location.port == 6543 && location.database == "fleet")
+        #expect(location.username == "bots" && location.password == "s3cret" && location.sessionName == "bot-17")
+        #expect(location.tls == .require)
+        #expect(!location.description.contains("s3cret"))
+        let viaEnvironment = try PostgresLocation(
+            parsing: "pg:bot-18",
+            environment: ["SESSION_VAULT_POSTGRES_URL": "postgres://bots@db.example/fleet", "SESSION_VAULT_POSTGRES_PASSWORD": "x"]
+        )
+        #expect(viaEnvironment.sessionName == "bot-18" && viaEnvironment.password == "x")
+        for bad in ["postgres://db.example/fleet?session=a", "postgres://u@db.example/fleet", "http://u@h/d?session=a", "pg:x",
+                    "postgres://u@h/d?session=a&sslmode=maybe"] {
+            #expect(throws: VaultError(.invalidArgument, "")) { _ = try PostgresLocation(parsing: bad, environment: [:]) }
+        }
+    }
+
+    @Test func aSecondOpenerGetsInUseNamingTheHolder() async throws {
+        let location = try PostgresTestServer.location(session: "contended-\(UUID().uuidString)")
+        let holder = try await open(location)
+        do {
+            _ = try await open(location)
+            Issue.record("a second opener got the session")
+        } catch let error as VaultError {
+            #expect(error.code == .inUse)
+            #expect(error.holderPID == getpid())
+            #expect(error.message.contains("pid \(getpid())"))
+            #expect(error.message.contains("host \(ProcessInfo.processInfo.hostName)"))
+        }
+        // A waiting opener gets it once the holder closes.
+        let waiter = Task { try await open(location, wait: .seconds(10)) }
+        try await Task.sleep(for: .milliseconds(300))
+        try await holder.close()
+        try await waiter.value.close()
+    }
+
+    @Test func aConnectionKilledMidSaveLeavesTheLastCommit() async throws {
+        let location = try PostgresTestServer.location(session: "killed-\(UUID().uuidString)")
+        let vault = try await open(location)
+        let committed = try sampleSession(channels: 3)
+        try await vault.save(committed)
+        // A large save: 20,000 new channels in one transaction, killed while it runs.
+        var big = committed
+        for i in 0..<20_000 { big.updateState?.channels[5_000_000 + Int64(i)] = 1 }
+        let saving = Task { try await vault.save(big) }
+        try await Task.sleep(for: .milliseconds(250))
+        let terminated = try await terminateBackend(holding: location)
+        #expect(terminated == 1)
+        do {
+            try await saving.value
+            Issue.record("the save finished before the connection was killed; make it larger")
+        } catch let error as VaultError {
+            #expect(error.code == .io)
+            #expect(error.message.contains("connection") || error.message.contains("terminat"))
+        }
+        try? await vault.close()
+        let reopened = try await open(location, mode: .openExisting)
+        #expect(try await reopened.load() == committed)
+        try await reopened.close()
+    }
+
+    @Test func pgDumpHoldsNoSecretAndNoIdentifier() async throws {
+        let bin = try #require(PostgresTestServer.binDirectory)
+        let session = try sampleSession(channels: 20)
+        let location = try PostgresTestServer.location(session: "dumped-\(UUID().uuidString)")
+        let vault = try await open(location)
+        try await vault.save(session)
+        try await vault.upsertPeers(PeerCacheTests.peers)
+        try await vault.saveUpdateState(pts: 5, qts: 6, date: 7, seq: 8)
+        try await vault.close()
+
+        let keyedLocation = try PostgresTestServer.location(session: "secret-bot-name", query: "&keyed_names=true")
+        setenv("SESSION_VAULT_POSTGRES_NAME_KEY", "fleet name key for tests", 1)
+        let keyed = try await open(keyedLocation)
+        try await keyed.save(session)
+        try await keyed.close()
+
+        let dump = try runPGDump(bin: bin)
+        #expect(dump.count > 1000)
+        #expect(contains(dump, Array("sessionvault_record".utf8)))
+        var needles: [(String, [UInt8])] = [
+            ("user id LE", withUnsafeBytes(of: session.user!.id.littleEndian) { Array($0) }),
+            ("user id text", Array(String(session.user!.id).utf8)),
+            ("username", Array(session.user!.username!.utf8)),
+            ("address", Array("149.154.167.51".utf8)),
+            ("keyed session name", Array("secret-bot-name".utf8)),
+        ]
+        for key in session.dataCenters.flatMap({ [$0.authKey, $0.temporaryAuthKey] }).compactMap({ $0 }) {
+            let bytes = rawBytes(key)
+            for start in 0...(bytes.count - 8) { needles.append(("auth key window \(start)", Array(bytes[start..<(start + 8)]))) }
+            // pg_dump prints bytea as hex text: check that form too.
+            needles.append(("auth key hex", Array(hex(Array(bytes.prefix(16))).utf8)))
+        }
+        for peer in PeerCacheTests.peers {
+            for text in [peer.username, peer.phoneNumber, peer.name].compactMap({ $0 }) { needles.append(("peer \(text)", Array(text.utf8))) }
+        }
+        for (name, needle) in needles { #expect(!contains(dump, needle), "pg_dump contains \(name)") }
+    }
+
+    @Test func aCrashedHoldersLockGoesAwayWithItsConnection() async throws {
+        let location = try PostgresTestServer.location(session: "crashed-\(UUID().uuidString)")
+        let first = try await open(location)
+        try await first.save(try sampleSession())
+        // Kill the holder's server connection, as a crash or a network cut would.
+        #expect(try await terminateBackend(holding: location) == 1)
+        let second = try await open(location, mode: .openExisting, wait: .seconds(5))
+        #expect(try await second.load() == (try sampleSession()))
+        try await second.close()
+        try? await first.close()
+    }
+
+    // MARK: - Helpers
+
+    /// Terminates the server backend that holds `location`'s advisory lock (that session's vault),
+    /// leaving every other connection of this process alone. Returns how many were terminated.
+    func terminateBackend(holding location: PostgresLocation) async throws -> Int {
+        let url = try #require(PostgresTestServer.url)
+        let admin = try PostgresLocation(parsing: "\(url)?session=admin", environment: PostgresTestServer.locationEnvironment)
+        let connection = try await PostgresConnection.connect(
+            configuration: PostgresConnection.Configuration(
+                host: admin.host, port: admin.port, username: admin.username, password: admin.password,
+                database: admin.database, tls: .disable
+            ),
+            id: 99,
+            logger: Logger(label: "test-admin")
+        )
+        let key = PostgresRecordStore.makeLockKey(try PostgresRecordStore.makeSessionKey(location))
+        let high = Int64(UInt32(truncatingIfNeeded: UInt64(bitPattern: key) >> 32))
+        let low = Int64(UInt32(truncatingIfNeeded: UInt64(bitPattern: key)))
+        let rows = try await connection.query(
+            """
+            SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
+            AND classid = \(high)::bigint::oid AND objid = \(low)::bigint::oid AND objsubid = 1
+            """,
+            logger: Logger(label: "test-admin")
+        )
+        var count = 0
+        for try await killed in rows.decode(Bool.self) where killed { count += 1 }
+        try await connection.close()
+        return count
+    }
+
+    func runPGDump(bin: String) throws -> [UInt8] {
+        let url = try #require(PostgresTestServer.url)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: bin + "/pg_dump")
+        process.arguments = ["--data-only", "--inserts", url]
+        process.environment = ["PGPASSWORD": PostgresTestServer.password, "PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return [UInt8](data)
+    }
+}
