@@ -265,10 +265,14 @@ public final class PostgresRecordStore: RecordStore {
         }
     }
 
-    /// Releases the advisory lock by closing the connection (a session-level advisory lock ends with
-    /// its session). Closing a connection the server already dropped is not an error.
+    /// Releases the advisory lock and closes the connection. The lock is released explicitly first,
+    /// so that an opener right after this returns finds it free (the server would release it only
+    /// when it notices the disconnect). Closing a connection the server already dropped is not an error.
     public func close() async throws(VaultError) {
         guard !isClosed else { return }
+        if !isBroken && !connection.isClosed {
+            _ = try? await query("SELECT pg_advisory_unlock(\(lockKey))")
+        }
         isClosed = true
         try? await connection.close()
     }
