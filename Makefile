@@ -8,7 +8,7 @@ SWIFT ?= swift
 STRICT := -Xswiftc -warnings-as-errors
 BIN := .build/debug/session-vault
 
-.PHONY: all deps build demo test bench bench-compare fixtures fixtures-check interop-venvs interop-check crash-test sanitize sanitize-address fuzz fuzz-build fuzz-regressions clean
+.PHONY: all deps build demo test bench bench-compare fixtures fixtures-check interop-venvs interop-check crash-test sanitize decoder-check sanitize-address fuzz fuzz-build fuzz-regressions clean
 
 all: build
 
@@ -30,6 +30,7 @@ test: deps
 	$(BIN) demo --saves 100
 	SESSION_VAULT_SQLITE_LIBRARY=/nonexistent/libsqlite3.so.0 $(BIN) demo --saves 100
 	$(BIN) bench --quick --dir "$${TMPDIR:-/tmp}" > /dev/null
+	@$(MAKE) --no-print-directory decoder-check
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory sanitize-address
 	@$(MAKE) --no-print-directory fuzz-regressions
@@ -76,6 +77,12 @@ crash-test: deps
 # The whole suite again under the thread sanitizer, in its own scratch path (children are the
 # sanitized session-vault too). The long reliability runs are shortened; the memory scan and the
 # RLIMIT_FSIZE test skip themselves (sanitizer shadow memory). Suppressions: tsan-suppressions.txt.
+# The independent decoder (Python + PyNaCl, written from docs/FORMAT.md alone) against every fixture.
+decoder-check:
+	python3 Fixtures/decoder/check_manifest.py
+
+# The sanitizer builds leave the PostgreSQL module (and SwiftNIO) out: see Package.swift.
+sanitize: export SESSION_VAULT_WITHOUT_POSTGRES := 1
 sanitize: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan $(STRICT)
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tsan-suppressions.txt" SESSION_VAULT_SANITIZER=thread \
@@ -84,6 +91,7 @@ sanitize: deps
 
 # The fixture tests (known-answer vaults, the whole tamper corpus, vectors) under the address
 # sanitizer, in their own scratch path. Leak detection is off, as swift-protobuf does on Linux.
+sanitize-address: export SESSION_VAULT_WITHOUT_POSTGRES := 1
 sanitize-address: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan $(STRICT)
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan \
@@ -104,6 +112,7 @@ FUZZ_SEED ?= 0
 FUZZ_BIN := FuzzTesting/.build/debug
 FUZZ_WORK := FuzzTesting/.build/fuzz-work
 
+fuzz-build: export SESSION_VAULT_WITHOUT_POSTGRES := 1
 fuzz-build: deps
 	@mkdir -p FuzzTesting/.build
 	cd FuzzTesting && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library $(STRICT) \

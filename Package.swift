@@ -1,6 +1,11 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
+// `SESSION_VAULT_WITHOUT_POSTGRES=1` leaves the PostgreSQL module (and SwiftNIO) out of the graph.
+// The sanitizer builds of `make test` use it: they exercise the core, and compiling NIO and
+// BoringSSL twice more under TSan and ASan would cost CI ten minutes for nothing they check.
+let withPostgres = Context.environment["SESSION_VAULT_WITHOUT_POSTGRES"] == nil
+
 let package = Package(
     name: "SessionVault",
     platforms: [.macOS(.v15)],
@@ -8,13 +13,11 @@ let package = Package(
         .library(name: "SessionVault", targets: ["SessionVault"]),
         // Sessions in PostgreSQL, for fleets of bots. A separate product so that users of the core
         // library never pull in SwiftNIO.
-        .library(name: "SessionVaultPostgres", targets: ["SessionVaultPostgres"]),
         .executable(name: "session-vault", targets: ["session-vault"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libsodium, found through pkg-config (Debian: libsodium-dev).
@@ -39,16 +42,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The same sealed vault on PostgreSQL: only the record store is new.
-        .target(
-            name: "SessionVaultPostgres",
-            dependencies: [
-                "SessionVault",
-                "CSodium",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
         // What `session-vault bench` measures, including the identity-transform baseline.
         .target(
             name: "SessionVaultBenchmarks",
@@ -59,14 +52,13 @@ let package = Package(
             dependencies: [
                 "SessionVault",
                 "SessionVaultBenchmarks",
-                "SessionVaultPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "SessionVaultTests",
-            dependencies: ["SessionVault", "SessionVaultPostgres", "CSodium"]
+            dependencies: ["SessionVault", "CSodium"]
         ),
         .testTarget(
             name: "SessionVaultCLITests",
@@ -99,6 +91,28 @@ let package = Package(
         ),
     ]
 )
+
+if withPostgres {
+    package.products.append(.library(name: "SessionVaultPostgres", targets: ["SessionVaultPostgres"]))
+    package.dependencies.append(.package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"))
+    // The same sealed vault on PostgreSQL: only the record store is new. A separate product, so
+    // that users of the core library never pull in SwiftNIO.
+    package.targets.append(
+        .target(
+            name: "SessionVaultPostgres",
+            dependencies: [
+                "SessionVault",
+                "CSodium",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        )
+    )
+    for target in package.targets where ["session-vault", "SessionVaultTests", "SessionVaultCLITests"].contains(target.name) {
+        if target.name != "SessionVaultCLITests" { target.dependencies.append("SessionVaultPostgres") }
+        target.swiftSettings = (target.swiftSettings ?? []) + [.define("SESSION_VAULT_POSTGRES")]
+    }
+}
 
 for target in package.targets where target.type != .system && !["CSQLite", "CSystemShims", "CPowerLossVFS"].contains(target.name) {
     var settings = target.swiftSettings ?? []

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import SessionVault
 import SessionVaultBenchmarks
+#if SESSION_VAULT_POSTGRES
 import SessionVaultPostgres
+#endif
 
 /// `session-vault bench`: what encryption costs, as ratios measured in one run.
 struct BenchCommand: AsyncParsableCommand {
@@ -45,8 +47,12 @@ struct BenchCommand: AsyncParsableCommand {
             }
             var postgresRate: (median: Double, min: Double, max: Double, rounds: Int)?
             if let postgres {
+                #if SESSION_VAULT_POSTGRES
                 if showProgress { FileHandleStderr.write("… durable saves against PostgreSQL\n") }
                 postgresRate = try await PostgresBenchmark.durableSaveRate(url: postgres, saves: quick ? 40 : 300, rounds: quick ? 3 : 7)
+                #else
+                throw VaultError(.invalidArgument, "this build has no PostgreSQL support; cannot measure \(postgres.prefix(0))a server")
+                #endif
             }
             if json {
                 var object = report.jsonObject()

@@ -1,3 +1,4 @@
+#if SESSION_VAULT_POSTGRES
 import ArgumentParser
 import SessionVault
 import SessionVaultPostgres
@@ -58,3 +59,4 @@ struct CopyCommand: AsyncParsableCommand {
         }
     }
 }
+#endif

@@ -28,10 +28,19 @@ struct SessionVaultCommand: AsyncParsableCommand {
               74  other I/O or system failure
             """,
         version: SessionVaultInfo.versionDescription,
-        subcommands: [
+        subcommands: allSubcommands
+    )
+
+    /// Every subcommand; `copy` exists only in builds with PostgreSQL support.
+    static var allSubcommands: [any ParsableCommand.Type] {
+        var commands: [any ParsableCommand.Type] = [
             InitCommand.self, ShowCommand.self, PasswdCommand.self, RotateCommand.self, VerifyCommand.self,
             ImportCommand.self, ExportCommand.self, SealStringCommand.self, ShowSealedCommand.self,
-            DemoCommand.self, BenchCommand.self, SoakCommand.self, CopyCommand.self,
+            DemoCommand.self, BenchCommand.self, SoakCommand.self,
         ]
-    )
+        #if SESSION_VAULT_POSTGRES
+        commands.append(CopyCommand.self)
+        #endif
+        return commands
+    }
 }

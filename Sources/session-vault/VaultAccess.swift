@@ -1,5 +1,7 @@
 import SessionVault
+#if SESSION_VAULT_POSTGRES
 import SessionVaultPostgres
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -31,6 +33,7 @@ enum VaultAccess {
     /// Resolves `location` and checks, before any secret is asked for, that it exists (or, when
     /// creating, does not) and that libsqlite3 can be loaded.
     static func resolve(_ location: String, mustExist: Bool) throws(VaultError) -> String {
+        #if SESSION_VAULT_POSTGRES
         if PostgresLocation.isPostgresLocation(location) {
             // A password on the command line would sit in argv (visible to ps) and in every message
             // that names the location: refuse it.
@@ -47,6 +50,7 @@ enum VaultAccess {
             _ = try PostgresLocation(parsing: location)
             return location
         }
+        #endif
         let path = try VaultPath.resolve(location)
         let exists = access(path, F_OK) == 0
         if mustExist && !exists { throw VaultError(.notFound, "\(path) does not exist") }
@@ -89,11 +93,13 @@ enum VaultAccess {
         case .recoveryKey:
             let recoveryKey = try readRecoveryKey()
             let vault: SessionVault
+            #if SESSION_VAULT_POSTGRES
             if PostgresLocation.isPostgresLocation(path) {
                 vault = try await PostgresVault.open(try PostgresLocation(parsing: path), recoveryKey: recoveryKey, configuration: configuration)
-            } else {
-                vault = try await SessionVault.open(at: path, recoveryKey: recoveryKey, configuration: configuration)
+                return (vault, nil)
             }
+            #endif
+            vault = try await SessionVault.open(at: path, recoveryKey: recoveryKey, configuration: configuration)
             return (vault, nil)
         }
     }
@@ -101,16 +107,22 @@ enum VaultAccess {
     /// Opens (or creates, per the configuration's mode) the vault at a file path or a PostgreSQL
     /// location (`postgres://…?session=NAME` or `pg:NAME` with `SESSION_VAULT_POSTGRES_URL`).
     static func open(_ location: String, passphrase: Passphrase, configuration: SessionVault.Configuration) async throws(VaultError) -> SessionVault {
+        #if SESSION_VAULT_POSTGRES
         if PostgresLocation.isPostgresLocation(location) {
             return try await PostgresVault.open(try PostgresLocation(parsing: location), passphrase: passphrase, configuration: configuration)
         }
+        #endif
         return try await SessionVault.open(at: location, passphrase: passphrase, configuration: configuration)
     }
 
     /// A location as it may be printed: a file path, or a PostgreSQL location without its password.
     static func describe(_ location: String) -> String {
+        #if SESSION_VAULT_POSTGRES
         guard PostgresLocation.isPostgresLocation(location) else { return location }
         return (try? PostgresLocation(parsing: location).description) ?? "a PostgreSQL location"
+        #else
+        return location
+        #endif
     }
 
     /// Writes a recovery key's display form and a newline to standard output, straight from guarded memory.

@@ -1,3 +1,4 @@
+#if SESSION_VAULT_POSTGRES
 import Foundation
 import Testing
 @testable import SessionVault
@@ -76,3 +77,4 @@ struct PostgresCLITests {
         #expect(!result.err.contains("hunter2"))
     }
 }
+#endif

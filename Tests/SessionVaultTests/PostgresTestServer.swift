@@ -1,3 +1,4 @@
+#if SESSION_VAULT_POSTGRES
 import Foundation
 import SessionVault
 import SessionVaultPostgres
@@ -28,3 +29,4 @@ enum PostgresTestServer {
         (passwordFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
+#endif

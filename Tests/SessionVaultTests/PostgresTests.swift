@@ -1,3 +1,4 @@
+#if SESSION_VAULT_POSTGRES
 import Foundation
 import PostgresNIO
 @testable import SessionVaultPostgres
@@ -178,3 +179,4 @@ struct PostgresTests {
         return [UInt8](data)
     }
 }
+#endif

@@ -1,5 +1,7 @@
 import Foundation
+#if SESSION_VAULT_POSTGRES
 import SessionVaultPostgres
+#endif
 import Synchronization
 import Testing
 @_spi(Testing) @testable import SessionVault
@@ -16,7 +18,11 @@ enum StorageUnderTest: String, CaseIterable, CustomTestStringConvertible {
     /// Every backend this run can reach: PostgreSQL only when `SESSION_VAULT_TEST_POSTGRES_URL` is set
     /// (`make test` always sets it; `PostgresTests/serverIsAvailableWhenRequired` fails in CI otherwise).
     static var available: [StorageUnderTest] {
+        #if SESSION_VAULT_POSTGRES
         PostgresTestServer.url == nil ? [.sqlite, .memory, .external] : allCases
+        #else
+        [.sqlite, .memory, .external]
+        #endif
     }
 
     var testDescription: String { rawValue }
@@ -44,11 +50,15 @@ enum StorageUnderTest: String, CaseIterable, CustomTestStringConvertible {
             }
             return (try await open(.create), { try await open(.openExisting) })
         case .postgres:
+            #if SESSION_VAULT_POSTGRES
             let location = try PostgresTestServer.location(session: "conformance-\(UUID().uuidString)")
             let open = { (mode: SessionVault.Configuration.Mode) in
                 try await PostgresVault.open(location, passphrase: passphrase(), configuration: fastConfiguration(mode: mode))
             }
             return (try await open(.create), { try await open(.openExisting) })
+            #else
+            throw VaultError(.notFound, "built without PostgreSQL (SESSION_VAULT_WITHOUT_POSTGRES)")
+            #endif
         }
     }
 }
