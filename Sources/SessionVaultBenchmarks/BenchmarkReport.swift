@@ -17,6 +17,10 @@ public struct BenchmarkReport: Codable, Sendable {
     public var openMilliseconds: Statistic
     /// Reading, opening and decoding every record of a session with 5 DCs and 10,000 channels.
     public var loadMilliseconds: Statistic
+    /// The same load with 10,000 cached peers (and their lookup entries) in the vault.
+    public var loadWithPeersMilliseconds: Statistic
+    /// One lookup of a peer by username among 10,000, in microseconds.
+    public var peerLookupMicroseconds: Statistic
     /// One new-channel upsert (insert + manifest, NORMAL) by number of channels already in the vault, in microseconds.
     public var upsertMicroseconds: [String: Statistic]
     /// Peak resident memory of a process that opens and loads the 10,000-channel vault.
@@ -51,6 +55,8 @@ public struct BenchmarkReport: Codable, Sendable {
         case kdfMilliseconds = "kdf_ms"
         case openMilliseconds = "open_ms"
         case loadMilliseconds = "load_ms"
+        case loadWithPeersMilliseconds = "load_with_peers_ms"
+        case peerLookupMicroseconds = "peer_lookup_us"
         case upsertMicroseconds = "upsert_us"
         case peakRSSBytes = "peak_rss_bytes"
         case memlimitBytes = "memlimit_bytes"
@@ -69,6 +75,7 @@ public struct BenchmarkReport: Codable, Sendable {
             ("normal_save_ops_per_s", normalSaveOpsPerSecond), ("durable_identity_ops_per_s", durableIdentityOpsPerSecond),
             ("normal_identity_ops_per_s", normalIdentityOpsPerSecond), ("kdf_ms", kdfMilliseconds),
             ("open_ms", openMilliseconds), ("load_ms", loadMilliseconds),
+            ("load_with_peers_ms", loadWithPeersMilliseconds), ("peer_lookup_us", peerLookupMicroseconds),
         ]
         for (key, statistic) in figures {
             object[key] = statistic.median

@@ -23,6 +23,8 @@ public enum BenchmarkTable {
             row("Argon2id alone (default: 3, 64 MiB)", report.kdfMilliseconds, "ms"),
             row("whole open, 100 channels", report.openMilliseconds, "ms"),
             row("load 5 DCs + 10,000 channels", report.loadMilliseconds, "ms"),
+            row("  … plus 10,000 peers", report.loadWithPeersMilliseconds, "ms"),
+            row("peer lookup by username (of 10,000)", report.peerLookupMicroseconds, "µs"),
         ]
         for size in report.upsertMicroseconds.keys.sorted(by: { Int($0)! < Int($1)! }) {
             lines.append(row("new-channel upsert at \(size) channels", report.upsertMicroseconds[size]!, "µs"))

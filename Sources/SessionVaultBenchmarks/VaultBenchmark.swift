@@ -96,6 +96,34 @@ public struct VaultBenchmark: Sendable {
             try await vault.close()
         }
 
+        progress("load with 10,000 peers, and a lookup by username")
+        let peersPath = work + "/peers.session"
+        var loadWithPeers: [Double] = []
+        var lookup: [Double] = []
+        do {
+            var configuration = SessionVault.Configuration()
+            configuration.mode = .create
+            let vault = try await SessionVault.open(at: peersPath, passphrase: passphrase, configuration: configuration)
+            try await vault.save(try Self.session(dataCenters: 5, channels: 10_000))
+            try await vault.upsertPeers(Self.peers(count: 10_000))
+            for _ in 0..<(quick ? 2 : 7) {
+                let start = ContinuousClock.now
+                try await vault.authenticateStoredRecords()
+                loadWithPeers.append((ContinuousClock.now - start).seconds * 1000)
+            }
+            let lookups = quick ? 200 : 2_000
+            for round in 0..<(quick ? 2 : 5) {
+                let start = ContinuousClock.now
+                for i in 0..<lookups {
+                    guard try await vault.peer(username: "bench_peer_\((i * 7_919 + round) % 10_000)") != nil else {
+                        throw VaultError(.corrupt, "a benchmark peer was not found by username")
+                    }
+                }
+                lookup.append((ContinuousClock.now - start).seconds * 1_000_000 / Double(lookups))
+            }
+            try await vault.close()
+        }
+
         progress("peak RSS of a process that opens and loads it")
         let peak = try PeakMemoryProbe.measureOpen(path: loadPath, passphrase: Self.passphraseText)
 
@@ -114,6 +142,8 @@ public struct VaultBenchmark: Sendable {
             kdfMilliseconds: Statistic(kdf),
             openMilliseconds: Statistic(open),
             loadMilliseconds: Statistic(load),
+            loadWithPeersMilliseconds: Statistic(loadWithPeers),
+            peerLookupMicroseconds: Statistic(lookup),
             upsertMicroseconds: upsert,
             peakRSSBytes: peak,
             memlimitBytes: Int(KDFParameters.default.memLimit),
@@ -231,6 +261,22 @@ public struct VaultBenchmark: Sendable {
         }
         try await vault.delete()
         return samples
+    }
+
+    /// `count` synthetic peers with usernames `bench_peer_N` and phone numbers.
+    static func peers(count: Int) -> [Peer] {
+        var peers: [Peer] = []
+        peers.reserveCapacity(count)
+        for i in 0..<count {
+            let kind: Peer.Kind = i % 10 == 0 ? .bot : .user
+            let phone: String? = i % 3 == 0 ? "4470000" + String(10_000 + i) : nil
+            let id = Int64(10_000_000) + Int64(i)
+            let accessHash = Int64(i) &* 2_654_435_761
+            peers.append(
+                Peer(id: id, accessHash: accessHash, kind: kind, username: "bench_peer_" + String(i), phoneNumber: phone, updatedAt: 1_764_000_000)
+            )
+        }
+        return peers
     }
 
     /// A synthetic session: `dataCenters` DCs with random keys, a user, update state and `channels` channels.

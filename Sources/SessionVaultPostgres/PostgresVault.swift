@@ -42,3 +42,39 @@ public enum PostgresVault {
         )
     }
 }
+
+extension PostgresVault {
+    /// Imports a session read from another client's format into a new session at `location`, then
+    /// re-reads and compares everything; on any failure the new session is deleted again. (The
+    /// PostgreSQL counterpart of `SessionVault.createByImporting`, whose temporary-file-and-rename
+    /// step has no meaning in a database: the session only becomes visible to openers once this
+    /// call's lock is released.)
+    /// - Returns: The location's description (no password).
+    public static func createByImporting(
+        _ imported: ImportedSession,
+        at location: PostgresLocation,
+        passphrase: Passphrase,
+        configuration: SessionVault.Configuration = SessionVault.Configuration()
+    ) async throws(VaultError) -> String {
+        var configuration = configuration
+        configuration.mode = .create
+        let vault = try await open(location, passphrase: passphrase, configuration: configuration)
+        do throws(VaultError) {
+            try await vault.save(imported.session)
+            if !imported.peers.isEmpty { try await vault.upsertPeers(imported.peers) }
+            try await vault.authenticateStoredRecords()
+            let stored = try await vault.load() ?? Session()
+            let peers = try await vault.allPeers()
+            let expectedPeers = Dictionary(imported.peers.map { ($0.id, $0) }, uniquingKeysWith: { $1 }).values
+                .sorted { $0.id < $1.id }
+            guard stored == imported.session, peers == expectedPeers else {
+                throw VaultError(.corrupt, "the imported session differs from its source after writing")
+            }
+            try await vault.close()
+        } catch {
+            try? await vault.delete()
+            throw error
+        }
+        return location.description
+    }
+}

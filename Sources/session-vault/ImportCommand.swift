@@ -1,5 +1,8 @@
 import ArgumentParser
 import SessionVault
+#if SESSION_VAULT_POSTGRES
+import SessionVaultPostgres
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -69,7 +72,17 @@ struct ImportCommand: AsyncParsableCommand {
             let configuration = VaultAccess.configuration(mode: .create, kdf: kdf.parameters)
             let created = try await TerminalProgress.step("creating \(destination) (\(kdf.parameters))") {
                 () async throws(VaultError) in
-                try await SessionVault.createByImporting(
+                #if SESSION_VAULT_POSTGRES
+                if PostgresLocation.isPostgresLocation(destination) {
+                    return try await PostgresVault.createByImporting(
+                        imported,
+                        at: try PostgresLocation(parsing: destination),
+                        passphrase: passphrase,
+                        configuration: configuration
+                    )
+                }
+                #endif
+                return try await SessionVault.createByImporting(
                     imported,
                     at: destination,
                     passphrase: passphrase,

@@ -174,8 +174,10 @@ final class RunningCLI: @unchecked Sendable {
     var pid: Int32 { process.processIdentifier }
     var stdout: String { collected.text }
 
-    /// Waits until standard output contains `text` or `timeout` passes.
-    func waitForOutput(containing text: String, timeout: Duration = .seconds(20)) async throws -> Bool {
+    /// Waits until standard output contains `text` or `timeout` passes. The bound is generous: a
+    /// loaded 2-core CI machine can take tens of seconds to start a child and run Argon2id; the
+    /// bound only decides how long a real failure takes to report.
+    func waitForOutput(containing text: String, timeout: Duration = .seconds(120)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if stdout.contains(text) { return true }

@@ -69,6 +69,22 @@ struct PostgresCLITests {
         }
     }
 
+    @Test func importATelethonFileStraightIntoPostgres() async throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/interop/telethon-v8.session").path
+        let location = "\(Self.url)?session=imported-\(UUID().uuidString)"
+        let imported = try await CLI.run(["import", fixture, location, "--kdf", "interactive"], environment: environment())
+        #expect(imported.status == 0, "\(imported.err)")
+        let shown = try await CLI.run(["show", location, "--json"], environment: environment())
+        #expect(shown.status == 0, "\(shown.err)")
+        let dcs = try #require(try shown.json()["dcs"] as? [[String: Any]])
+        #expect(dcs.first?["id"] as? Int == 2)
+        #expect(dcs.first?["auth_key_id"] != nil)
+        // Importing onto an existing session is refused.
+        let again = try await CLI.run(["import", fixture, location, "--kdf", "interactive"], environment: environment())
+        #expect(again.status != 0)
+    }
+
     @Test func aPasswordOnTheCommandLineIsRefused() async throws {
         let withPassword = Self.url.replacingOccurrences(of: "postgres://postgres@", with: "postgres://postgres:hunter2@")
         let result = try await CLI.run(["show", "\(withPassword)?session=x"], environment: environment())
