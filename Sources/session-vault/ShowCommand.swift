@@ -65,7 +65,11 @@ struct ShowCommand: AsyncParsableCommand {
         if summary.dataCenters.isEmpty { lines.append(row("dcs", "none")) }
         for dc in summary.dataCenters {
             var parts: [String] = []
-            if let ipv4 = dc.ipv4 { parts.append("ipv4 \(ipv4)") }
+            if let ipv4 = dc.ipv4 {
+                // Pyrogram strings carry no address: their import fills in Telegram's published one.
+                let wellKnown = WellKnownDataCenters.endpoint(dataCenter: dc.id, testMode: summary.isTestMode)?.description == ipv4
+                parts.append("ipv4 \(ipv4)" + (wellKnown ? " (Telegram's well-known address for DC \(dc.id))" : ""))
+            }
             if let ipv6 = dc.ipv6 { parts.append("ipv6 \(ipv6)") }
             parts.append("auth_key_id \(dc.authKeyID.map(String.init) ?? "none")")
             lines.append(row("dc \(dc.id)\(dc.isMediaOnly ? " media" : "")", parts.joined(separator: "  ")))
