@@ -80,6 +80,15 @@ public struct VaultBenchmark: Sendable {
             try await vault.close()
         }
 
+        progress("main-actor stall during an open called from the main actor")
+        let openStall = try await Self.openMainActorStallMilliseconds(path: openPath, passphrase: passphrase, opens: quick ? 2 : 5)
+
+        var poolStall: [String: Statistic] = [:]
+        for count in Self.stallVaultCounts {
+            progress("cooperative-pool stall while \(count) vault\(count == 1 ? "" : "s") save durably")
+            poolStall[String(count)] = Statistic(try await poolStallMilliseconds(vaults: count, in: work))
+        }
+
         progress("load of 5 DCs and 10,000 channels")
         let loadPath = work + "/load.session"
         var load: [Double] = []
@@ -145,6 +154,8 @@ public struct VaultBenchmark: Sendable {
             loadWithPeersMilliseconds: Statistic(loadWithPeers),
             peerLookupMicroseconds: Statistic(lookup),
             upsertMicroseconds: upsert,
+            poolStallMilliseconds: poolStall,
+            openMainActorStallMilliseconds: Statistic(openStall),
             peakRSSBytes: peak,
             memlimitBytes: Int(KDFParameters.default.memLimit),
             directory: directory,
@@ -169,7 +180,7 @@ public struct VaultBenchmark: Sendable {
         return work
     }
 
-    private func makeVault(_ path: String, durability: SQLiteRecordStore.Durability, identity: Bool) async throws -> SessionVault {
+    func makeVault(_ path: String, durability: SQLiteRecordStore.Durability, identity: Bool) async throws -> SessionVault {
         var configuration = SessionVault.Configuration()
         configuration.mode = .create
         configuration.durability = durability
