@@ -19,6 +19,9 @@ import Synchronization
 /// a second gets ``VaultError/Code/inUse`` naming the holder's pid. When libsqlite3 cannot be loaded,
 /// the vault is memory-only (``storageKind`` is ``StorageKind/memory``) unless the configuration
 /// says ``Configuration/FallbackPolicy/fail``.
+///
+/// Its blocking work (SQLite, the sync of every commit, Argon2id) runs on SessionVault's own
+/// threads, never on Swift's cooperative pool or on the caller's actor.
 public actor SessionVault: SessionStorage {
     /// Where this vault keeps its records.
     public nonisolated let storageKind: StorageKind
@@ -35,10 +38,20 @@ public actor SessionVault: SessionStorage {
     /// How many peers the cache holds (kept current by the peer operations).
     var storedPeerCount: Int
     private var setSum: RecordSetSum
+    /// Where the actor runs: a serial queue on the vault thread pool, so that SQLite, `fdatasync`
+    /// and Argon2id never block Swift's cooperative pool or the caller's actor.
+    private let executor: VaultExecutor
     private var isBusy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    init(storageKind: StorageKind, path: String?, configuration: Configuration, parts: sending Parts) {
+    init(
+        executor: VaultExecutor,
+        storageKind: StorageKind,
+        path: String?,
+        configuration: Configuration,
+        parts: sending Parts
+    ) {
+        self.executor = executor
         self.storageKind = storageKind
         self.path = path
         self.configuration = configuration
@@ -51,6 +64,10 @@ public actor SessionVault: SessionStorage {
         self.storedPeerCount = parts.unlocked.state.peerCount
         self.setSum = parts.unlocked.state.setSum
     }
+
+    /// The vault's own serial executor: its work runs on a SessionVault pool thread, never on
+    /// Swift's cooperative pool or on the caller's actor.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Everything an open vault owns, handed to the actor in one piece.
     struct Parts {
@@ -106,17 +123,30 @@ public actor SessionVault: SessionStorage {
 
     /// A new, empty, memory-only vault. Nothing it holds reaches disk or outlives the process.
     public static func inMemory(configuration: Configuration = Configuration()) async throws(VaultError) -> SessionVault {
-        try makeMemoryVault(path: nil, configuration: configuration)
+        try makeMemoryVault(path: nil, executor: try VaultExecutor(), configuration: configuration)
     }
 
+    /// Hops onto the new vault's executor, then opens: the file lock, every read and Argon2id run
+    /// there, never on the caller's actor (an `open` from the main actor leaves it free).
     static func open(
         location: String?,
         unlock: Unlock,
         configuration: Configuration
     ) async throws(VaultError) -> SessionVault {
+        let executor = try VaultExecutor()
+        return try await open(location: location, unlock: unlock, configuration: configuration, on: ExecutorHop(executor: executor))
+    }
+
+    private static func open(
+        location: String?,
+        unlock: Unlock,
+        configuration: Configuration,
+        on hop: isolated ExecutorHop
+    ) async throws(VaultError) -> SessionVault {
+        let executor = hop.executor
         try Sodium.ensureInitialized()
         guard let location else {
-            return try makeMemoryVault(path: nil, configuration: configuration)
+            return try makeMemoryVault(path: nil, executor: executor, configuration: configuration)
         }
         let path = try VaultPath.resolve(location)
         let library: SQLiteLibrary
@@ -129,28 +159,28 @@ public actor SessionVault: SessionStorage {
                 "libsqlite3 is unavailable; the vault is memory-only and nothing will be written to disk",
                 metadata: ["path": "\(path)", "reason": "\(error.message)"]
             )
-            return try makeMemoryVault(path: path, configuration: configuration)
+            return try makeMemoryVault(path: path, executor: executor, configuration: configuration)
         }
         switch configuration.mode {
         case .create:
             guard case .passphrase(let passphrase) = unlock else {
                 throw VaultError(.invalidArgument, "a vault is created with a passphrase, not a recovery key")
             }
-            return try await create(at: path, passphrase: passphrase, library: library, configuration: configuration)
+            return try await create(at: path, passphrase: passphrase, library: library, configuration: configuration, executor: executor)
         case .openExisting:
-            return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration)
+            return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration, executor: executor)
         case .openOrCreate:
             if try FileSystem.status(path) != nil {
-                return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration)
+                return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration, executor: executor)
             }
             guard case .passphrase(let passphrase) = unlock else {
                 throw VaultError(.notFound, "\(path) does not exist")
             }
             do throws(VaultError) {
-                return try await create(at: path, passphrase: passphrase, library: library, configuration: configuration)
+                return try await create(at: path, passphrase: passphrase, library: library, configuration: configuration, executor: executor)
             } catch where error.code == .alreadyExists {
                 // Another process created it between our check and our create.
-                return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration)
+                return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration, executor: executor)
             }
         }
     }
@@ -160,6 +190,7 @@ public actor SessionVault: SessionStorage {
         passphrase: Passphrase,
         library: SQLiteLibrary,
         configuration: Configuration,
+        executor: VaultExecutor,
         cipher: any RecordCipher = SecretBoxCipher(),
         magic: [UInt8] = StoredHeader.magic
     ) async throws(VaultError) -> SessionVault {
@@ -175,6 +206,7 @@ public actor SessionVault: SessionStorage {
         )
         reportMemoryLocking(configuration.logger)
         return SessionVault(
+            executor: executor,
             storageKind: .sqlite,
             path: path,
             configuration: configuration,
@@ -223,6 +255,22 @@ public actor SessionVault: SessionStorage {
         cipher: any RecordCipher,
         configuration: Configuration
     ) async throws(VaultError) -> SessionVault {
+        try await createBenchmarkOnlyVault(
+            at: path,
+            passphrase: passphrase,
+            cipher: cipher,
+            configuration: configuration,
+            on: ExecutorHop(executor: try VaultExecutor())
+        )
+    }
+
+    private static func createBenchmarkOnlyVault(
+        at path: String,
+        passphrase: Passphrase,
+        cipher: any RecordCipher,
+        configuration: Configuration,
+        on hop: isolated ExecutorHop
+    ) async throws(VaultError) -> SessionVault {
         try Sodium.ensureInitialized()
         let library = try SQLiteLibrary.load(path: configuration.sqliteLibraryPath).get()
         return try await create(
@@ -230,6 +278,7 @@ public actor SessionVault: SessionStorage {
             passphrase: passphrase,
             library: library,
             configuration: configuration,
+            executor: hop.executor,
             cipher: cipher,
             magic: StoredHeader.benchmarkMagic
         )
@@ -239,7 +288,8 @@ public actor SessionVault: SessionStorage {
         at path: String,
         unlock: Unlock,
         library: SQLiteLibrary,
-        configuration: Configuration
+        configuration: Configuration,
+        executor: VaultExecutor
     ) async throws(VaultError) -> SessionVault {
         let store = try await SQLiteRecordStore.open(
             at: path,
@@ -258,6 +308,7 @@ public actor SessionVault: SessionStorage {
             configuration.logger.warning("\(warning)")
         }
         return SessionVault(
+            executor: executor,
             storageKind: .sqlite,
             path: path,
             configuration: configuration,
@@ -314,7 +365,11 @@ public actor SessionVault: SessionStorage {
         return Unlocked(header: header, keyslots: keyslots, sealer: sealer, state: state)
     }
 
-    private static func makeMemoryVault(path: String?, configuration: Configuration) throws(VaultError) -> SessionVault {
+    private static func makeMemoryVault(
+        path: String?,
+        executor: VaultExecutor,
+        configuration: Configuration
+    ) throws(VaultError) -> SessionVault {
         try Sodium.ensureInitialized()
         let dataKey = try SecretBytes.random(count: KeyDerivation.keyByteCount)
         let vaultID = Sodium.randomPublicBytes(count: 16)
@@ -331,6 +386,7 @@ public actor SessionVault: SessionStorage {
             )
         )
         return SessionVault(
+            executor: executor,
             storageKind: .memory,
             path: path,
             configuration: configuration,
