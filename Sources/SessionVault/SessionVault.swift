@@ -21,7 +21,8 @@ import Synchronization
 /// says ``Configuration/FallbackPolicy/fail``.
 ///
 /// Its blocking work (SQLite, the sync of every commit, Argon2id) runs on SessionVault's own
-/// threads, never on Swift's cooperative pool or on the caller's actor.
+/// threads, never on Swift's cooperative pool or on the caller's actor, and a call cancelled while
+/// it waits for the vault returns without writing.
 public actor SessionVault: SessionStorage {
     /// Where this vault keeps its records.
     public nonisolated let storageKind: StorageKind
@@ -41,8 +42,8 @@ public actor SessionVault: SessionStorage {
     /// Where the actor runs: a serial queue on the vault thread pool, so that SQLite, `fdatasync`
     /// and Argon2id never block Swift's cooperative pool or the caller's actor.
     private let executor: VaultExecutor
-    private var isBusy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Serialises operations across their suspension points (see ``exclusive(_:)``).
+    nonisolated let gate = OperationGate()
 
     init(
         executor: VaultExecutor,
@@ -680,9 +681,12 @@ public actor SessionVault: SessionStorage {
 
     /// Commits, checkpoints the WAL with truncation, releases the lock and wipes the keys. Closing
     /// twice is harmless; every other call after closing throws ``VaultError/Code/closed``.
+    ///
+    /// Closing is never cancelled: a call from a cancelled task still waits for the call in
+    /// progress and closes.
     public func close() async throws(VaultError) {
-        await acquire()
-        defer { release() }
+        _ = await gate.enter(cancellable: false)
+        defer { gate.leave() }
         guard let store else { return }
         self.store = nil
         wipeInMemoryState()
@@ -690,9 +694,10 @@ public actor SessionVault: SessionStorage {
     }
 
     /// Removes the vault file, its `-wal`/`-shm`/`-journal` files and its lock file, and closes the vault.
+    /// Like ``close()``, it is never cancelled (it is how failed imports clean up).
     public func delete() async throws(VaultError) {
-        await acquire()
-        defer { release() }
+        _ = await gate.enter(cancellable: false)
+        defer { gate.leave() }
         guard let store else { throw VaultError(.closed, "the vault is closed") }
         self.store = nil
         wipeInMemoryState()
@@ -815,28 +820,28 @@ public actor SessionVault: SessionStorage {
     }
 
     /// Serialises operations: actor methods are re-entrant at `await`, and a save must not interleave
-    /// with another save's diff and commit.
+    /// with another save's diff and commit. Callers are served in order.
+    ///
+    /// A call whose task is cancelled before `body` starts (before the call, or while it waits for
+    /// another call on this vault) throws ``VaultError/Code/inUse`` without reading or writing
+    /// anything, and leaves the vault open and usable; see ``cancelledBeforeStarting``. Once `body`
+    /// has started it runs to the end: a commit is never cut in half.
     func exclusive<R>(_ body: () async throws(VaultError) -> R) async throws(VaultError) -> R {
-        await acquire()
-        defer { release() }
+        guard !Task.isCancelled, await gate.enter(cancellable: true) else {
+            throw Self.cancelledBeforeStarting
+        }
+        defer { gate.leave() }
         try checkOpen()
         return try await body()
     }
 
-    private func acquire() async {
-        if !isBusy {
-            isBusy = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    private func release() {
-        if waiters.isEmpty {
-            isBusy = false
-        } else {
-            waiters.removeFirst().resume()
-        }
+    /// What a call cancelled before it started throws. SessionVault's API throws only
+    /// ``VaultError``, whose codes are a stable contract (CLI exit statuses, the agent protocol),
+    /// so cancellation is reported with the code that already means "the vault was busy and the
+    /// caller stopped waiting", as when ``Configuration/lockWait`` runs out: ``VaultError/Code/inUse``,
+    /// with no holder pid.
+    static var cancelledBeforeStarting: VaultError {
+        VaultError(.inUse, "the call was cancelled before it started; nothing was read or written")
     }
 }
 
