@@ -22,7 +22,7 @@ import Synchronization
 ///
 /// Its blocking work (SQLite, the sync of every commit, Argon2id) runs on SessionVault's own
 /// threads, never on Swift's cooperative pool or on the caller's actor, and a call cancelled while
-/// it waits for the vault returns without writing.
+/// it waits for the vault returns without writing: see <doc:Threading>.
 public actor SessionVault: SessionStorage {
     /// Where this vault keeps its records.
     public nonisolated let storageKind: StorageKind
@@ -67,7 +67,7 @@ public actor SessionVault: SessionStorage {
     }
 
     /// The vault's own serial executor: its work runs on a SessionVault pool thread, never on
-    /// Swift's cooperative pool or on the caller's actor.
+    /// Swift's cooperative pool or on the caller's actor (see <doc:Threading>).
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Everything an open vault owns, handed to the actor in one piece.
