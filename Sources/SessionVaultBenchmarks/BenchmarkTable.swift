@@ -33,6 +33,8 @@ public enum BenchmarkTable {
             lines.append(row("pool stall (2 ms ticker), \(count) vault\(count == "1" ? "" : "s") saving", report.poolStallMilliseconds[count]!, "ms"))
         }
         lines.append(row("main-actor stall during an open", report.openMainActorStallMilliseconds, "ms"))
+        if let idle = report.idleStallMilliseconds["pool"] { lines.append(row("  … same pool ticker, nothing running", idle, "ms")) }
+        if let idle = report.idleStallMilliseconds["main_actor"] { lines.append(row("  … same main-actor ticker, nothing running", idle, "ms")) }
         lines.append(
             "peak RSS open+load".padding(toLength: 44, withPad: " ", startingAt: 0)
                 + "\(report.peakRSSBytes / 1_048_576) MiB (Argon2id memlimit \(report.memlimitBytes / 1_048_576) MiB)"

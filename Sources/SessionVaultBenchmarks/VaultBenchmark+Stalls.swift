@@ -38,6 +38,24 @@ extension VaultBenchmark {
         return samples
     }
 
+    /// The same two tickers while nothing else of this process runs, for `window` each, once per
+    /// round: the machine's own noise (other processes, a virtual CPU that is not scheduled), to
+    /// read the stalls against.
+    static func idleStallMilliseconds(rounds: Int, window: Duration) async throws -> (pool: [Double], mainActor: [Double]) {
+        var pool: [Double] = []
+        var mainActor: [Double] = []
+        for _ in 0..<rounds {
+            pool.append(try await StallProbe.onCooperativePool { try await Task.sleep(for: window) }.worstMilliseconds)
+            mainActor.append(try await idleMainActorStall(window: window))
+        }
+        return (pool, mainActor)
+    }
+
+    @MainActor
+    private static func idleMainActorStall(window: Duration) async throws -> Double {
+        try await StallProbe.onMainActor { @MainActor in try await Task.sleep(for: window) }.worstMilliseconds
+    }
+
     /// The worst lateness, in milliseconds, of a 2 ms ticker on the main actor while the main actor
     /// opens (and closes) the vault at `path` with the default profile; one sample per open.
     @MainActor

@@ -83,6 +83,9 @@ public struct VaultBenchmark: Sendable {
         progress("main-actor stall during an open called from the main actor")
         let openStall = try await Self.openMainActorStallMilliseconds(path: openPath, passphrase: passphrase, opens: quick ? 2 : 5)
 
+        progress("the same tickers with nothing running (the machine's own noise)")
+        let idleStall = try await Self.idleStallMilliseconds(rounds: quick ? 2 : 5, window: .milliseconds(300))
+
         var poolStall: [String: Statistic] = [:]
         for count in Self.stallVaultCounts {
             progress("cooperative-pool stall while \(count) vault\(count == 1 ? "" : "s") save durably")
@@ -156,6 +159,7 @@ public struct VaultBenchmark: Sendable {
             upsertMicroseconds: upsert,
             poolStallMilliseconds: poolStall,
             openMainActorStallMilliseconds: Statistic(openStall),
+            idleStallMilliseconds: ["pool": Statistic(idleStall.pool), "main_actor": Statistic(idleStall.mainActor)],
             peakRSSBytes: peak,
             memlimitBytes: Int(KDFParameters.default.memLimit),
             directory: directory,
