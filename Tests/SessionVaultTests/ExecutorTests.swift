@@ -48,37 +48,92 @@ struct ExecutorTests {
         }
     }
 
-    /// A ticker on the main actor keeps ticking while the main actor awaits an `open` whose
-    /// Argon2id (the default profile, 64 MiB) takes a noticeable time. Before the vault had its own
-    /// executor, `open` ran on the caller's actor and the ticker got no turn until it returned.
-    @MainActor
-    @Test func openFromTheMainActorLetsTheMainActorRun() async throws {
-        try await withTemporaryDirectory { directory in
-            var configuration = SessionVault.Configuration()
-            configuration.mode = .create
-            configuration.kdf = .default
-            let ticks = Mutex(0)
-            let maximumGap = Mutex(Duration.zero)
-            let ticker = Task { @MainActor in
-                var last = ContinuousClock.now
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(1))
-                    let now = ContinuousClock.now
-                    maximumGap.withLock { $0 = max($0, now - last) }
-                    last = now
-                    ticks.withLock { $0 += 1 }
-                }
+    /// Opens a vault on `store` from the caller's isolation while the open's `readRecords` (right
+    /// after Argon2id) blocks its thread, and checks that the caller's actor still serves a call
+    /// (`ping`) in the meantime. Were the open running on the caller's actor, its thread would be
+    /// the blocked one and `ping` could not run until the read was released; a watchdog releases it
+    /// after 60 s so that such a regression fails instead of hanging.
+    static func callerStaysFreeDuringABlockedOpen(
+        ping: @escaping @Sendable () async -> Void,
+        isolation: isolated (any Actor)? = #isolation
+    ) async throws {
+        let control = HeldCommitStore.Control()
+        let backing = SharedDictionaryStore.Backing()
+        // Make a vault first, so that the open below reads records.
+        try await SessionVault.open(
+            store: SharedDictionaryStore(backing),
+            storageKind: .external,
+            location: "blocked",
+            passphrase: passphrase(),
+            configuration: fastConfiguration(mode: .create)
+        ).close()
+
+        control.armBlockingRead()
+        // Whoever settles first (the ping, or the watchdog) releases the read.
+        let settled = Mutex(false)
+        @Sendable func settleFirst() -> Bool {
+            settled.withLock { done in
+                defer { done = true }
+                return !done
             }
-            defer { ticker.cancel() }
-            await Task.yield()
-            let before = ticks.withLock { $0 }
-            let vault = try await SessionVault.open(at: directory + "/main", passphrase: passphrase(), configuration: configuration)
-            let during = ticks.withLock { $0 } - before
-            try await vault.close()
-            // Progress, not speed: the main actor was free to run the ticker during the open.
-            #expect(during >= 3, "the main-actor ticker ran \(during) times during the open")
-            print("open from the main actor: \(during) main-actor ticks, largest gap \(maximumGap.withLock { $0 })")
         }
+        let watchdog = Thread {
+            Thread.sleep(forTimeInterval: 60)
+            if settleFirst() { control.releaseRead() }
+        }
+        watchdog.start()
+        let opening = Task {
+            _ = isolation
+            return try await SessionVault.open(
+                store: HeldCommitStore(backing, control: control),
+                storageKind: .external,
+                location: "blocked",
+                passphrase: passphrase(),
+                configuration: fastConfiguration(mode: .openExisting)
+            )
+        }
+        await control.waitUntilHeld()
+        await ping()
+        let answeredWhileBlocked = settleFirst()
+        if answeredWhileBlocked { control.releaseRead() }
+        let vault = try await opening.value
+        try await vault.close()
+        #expect(answeredWhileBlocked, "the caller's actor answered only after the open was released")
+        let blockedThread = try #require(control.blockedReadThread)
+        #expect(blockedThread.hasPrefix("sv-vault-"), "the open's read blocked \(blockedThread)")
+    }
+
+    /// An actor on a thread of its own, so that its availability does not depend on Swift's
+    /// cooperative pool or the main thread (which other suites running in parallel can starve).
+    actor CallerOnItsOwnThread {
+        private let executor: VaultExecutor
+
+        init() throws {
+            // A private one-thread pool; its thread lives until the test process ends.
+            executor = try VaultExecutor(pool: VaultThreadPool(threadCount: 1, name: "sv-test-caller"))
+        }
+
+        nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+        func ping() {}
+
+        func openWhileBlocked() async throws {
+            try await ExecutorTests.callerStaysFreeDuringABlockedOpen { await self.ping() }
+        }
+    }
+
+    /// The caller's actor is free while its `open` does blocking work (Argon2id, SQLite): a call on
+    /// that actor is served while the open is blocked in a store read.
+    @Test(.timeLimit(.minutes(2)))
+    func theCallersActorIsFreeWhileItsOpenBlocks() async throws {
+        try await CallerOnItsOwnThread().openWhileBlocked()
+    }
+
+    /// The same with the main actor as the caller: an app's UI stays responsive during an open.
+    @MainActor
+    @Test(.timeLimit(.minutes(2)))
+    func theMainActorIsFreeWhileItsOpenBlocks() async throws {
+        try await Self.callerStaysFreeDuringABlockedOpen { await MainActor.run {} }
     }
 
     /// Many more vaults than pool threads, all saving at once: every vault's saves land, in order.

@@ -3,8 +3,9 @@ import Synchronization
 @testable import SessionVault
 
 /// A `RecordStore` over a ``SharedDictionaryStore/Backing`` whose next commit, once armed, stops
-/// half-way until the test lets it go: how the executor tests hold a vault's operation lock while
-/// other calls queue behind it. It also records which thread ran each call.
+/// half-way (suspended) until the test lets it go: how the tests hold a vault's operation lock while
+/// other calls queue behind it. Its next `readRecords`, once armed, instead blocks the thread that
+/// runs it, the way a SQLite call does. It also records which thread ran each call.
 final class HeldCommitStore: RecordStore {
     /// What the test and the store share.
     final class Control: Sendable {
@@ -15,9 +16,12 @@ final class HeldCommitStore: RecordStore {
             var released = false
             var commits = 0
             var threadNames: Set<String> = []
+            var blockNextRead = false
+            var blockedReadThread: String?
         }
 
         private let state = Mutex(State())
+        private let readGate = DispatchSemaphore(value: 0)
         private let entered: AsyncStream<Void>
         private let enteredContinuation: AsyncStream<Void>.Continuation
 
@@ -28,7 +32,16 @@ final class HeldCommitStore: RecordStore {
         /// The next commit stops until ``release()``.
         func arm() { state.withLock { $0.armed = true } }
 
-        /// Waits until an armed commit has stopped.
+        /// The next `readRecords` blocks its thread until ``releaseRead()``.
+        func armBlockingRead() { state.withLock { $0.blockNextRead = true } }
+
+        /// Unblocks a blocked `readRecords` (or the next one, if none is blocked yet).
+        func releaseRead() { readGate.signal() }
+
+        /// The name of the thread that an armed `readRecords` blocked.
+        var blockedReadThread: String? { state.withLock { $0.blockedReadThread } }
+
+        /// Waits until an armed commit has stopped, or an armed read has blocked.
         func waitUntilHeld() async {
             for await _ in entered { return }
         }
@@ -51,9 +64,26 @@ final class HeldCommitStore: RecordStore {
         var threadNames: Set<String> { state.withLock { $0.threadNames } }
 
         fileprivate func recordThread() {
-            let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            let name = Self.threadName()
             state.withLock { _ = $0.threadNames.insert(name) }
+        }
+
+        static func threadName() -> String {
+            (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        }
+
+        /// Blocks the calling thread when a read was armed (not a suspension: the thread is taken).
+        fileprivate func blockIfArmed() {
+            let mustBlock = state.withLock { state -> Bool in
+                guard state.blockNextRead else { return false }
+                state.blockNextRead = false
+                state.blockedReadThread = Self.threadName()
+                return true
+            }
+            guard mustBlock else { return }
+            enteredContinuation.yield()
+            readGate.wait()
         }
 
         fileprivate func holdIfArmed() async {
@@ -99,6 +129,7 @@ final class HeldCommitStore: RecordStore {
     }
     func readRecords() async throws(VaultError) -> [SealedRecord] {
         control.recordThread()
+        control.blockIfArmed()
         return try inner.readRecords()
     }
     func readRecord(tag: [UInt8]) async throws(VaultError) -> SealedRecord? {
