@@ -52,6 +52,8 @@ final class VaultThreadPool: @unchecked Sendable {
     private var readyHead = 0
     private var startedThreads = 0
     private var idleThreads = 0
+    /// Whether at least one thread was started (``ensureRunning()``'s fast path).
+    private let hasThreads = Atomic<Bool>(false)
     /// How many executors wait in `ready`: read without the mutex by spinning threads.
     private let readyCount = Atomic<Int>(0)
 
@@ -82,6 +84,9 @@ final class VaultThreadPool: @unchecked Sendable {
     /// Starts the first thread if none runs yet, so that a failure to create threads surfaces as
     /// an error of the call that needs the pool instead of work that never runs.
     func ensureRunning() throws(VaultError) {
+        // Every open makes an executor: once a thread runs, skip the mutex (pool threads take it
+        // all the time, and a holder preempted on a busy machine would stall the caller).
+        if hasThreads.load(ordering: .acquiring) { return }
         lock()
         defer { unlock() }
         if startedThreads > 0 { return }
@@ -138,6 +143,7 @@ final class VaultThreadPool: @unchecked Sendable {
             return code
         }
         startedThreads += 1
+        hasThreads.store(true, ordering: .releasing)
         return 0
     }
 
