@@ -84,8 +84,11 @@ struct FixtureTests {
                     #expect((error.recordKind?.description ?? "none") == kind, "\(fixture.file) with \(open): \(error)")
                 }
                 if open.expect == VaultError.Code.kdfParametersOutOfBounds.name {
-                    // Refused before Argon2id runs: no derivation at these parameters could be this fast.
-                    #expect(outcome.elapsed < .seconds(5), "\(fixture.file): refusing took \(outcome.elapsed)")
+                    // Refused before Argon2id runs: a derivation at 1,000 passes or 64 GiB could not
+                    // finish in this time. The bound is wide because an open hops onto the vault
+                    // pool and back, and in a parallel test run (170 fixture opens at once, other
+                    // suites beside them) the wall time includes queueing there: 7-8 s was seen.
+                    #expect(outcome.elapsed < .seconds(30), "\(fixture.file): refusing took \(outcome.elapsed)")
                 }
             }
         }
