@@ -55,6 +55,8 @@ final class VaultThreadPool: @unchecked Sendable {
     private var readyHead = 0
     private var startedThreads = 0
     private var idleThreads = 0
+    /// Threads in ``spinForWork()``, which will look at `ready` again before they sleep.
+    private var spinningThreads = 0
     /// Whether at least one thread was started (``ensureRunning()``'s fast path).
     private let hasThreads = Atomic<Bool>(false)
     /// How many executors wait in `ready`: read without the mutex by spinning threads.
@@ -107,12 +109,16 @@ final class VaultThreadPool: @unchecked Sendable {
             executor.runState = .ready
             ready.append(executor)
             readyCount.add(1, ordering: .releasing)
-            if idleThreads > 0 {
-                pthread_cond_signal(condition)
-            } else if startedThreads < threadCount {
-                // Best effort: the threads already running (at least one, see ensureRunning) will
-                // get to this executor when they are free.
-                _ = startThread()
+            // A spinning thread will take the executor without being woken; wake (or start) a
+            // thread only for executors that the spinning threads cannot all take.
+            if ready.count - readyHead > spinningThreads {
+                if idleThreads > 0 {
+                    pthread_cond_signal(condition)
+                } else if startedThreads < threadCount {
+                    // Best effort: the threads already running (at least one, see ensureRunning)
+                    // will get to this executor when they are free.
+                    _ = startThread()
+                }
             }
         }
         unlock()
@@ -166,9 +172,11 @@ final class VaultThreadPool: @unchecked Sendable {
         lock()
         while true {
             if readyHead == ready.count {
+                spinningThreads += 1
                 unlock()
                 spinForWork()
                 lock()
+                spinningThreads -= 1
             }
             while readyHead == ready.count {
                 idleThreads += 1
