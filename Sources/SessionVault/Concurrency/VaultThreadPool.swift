@@ -78,8 +78,8 @@ final class VaultThreadPool: @unchecked Sendable {
     }
 
     deinit {
-        // Only pools made for tests are ever released, and only once their threads are gone; the
-        // shared pool lives as long as the process.
+        // Each thread keeps its pool alive, so only a pool that never started a thread is ever
+        // released; the shared pools live as long as the process.
         pthread_cond_destroy(condition)
         pthread_mutex_destroy(mutex)
         condition.deallocate()
