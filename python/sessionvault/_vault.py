@@ -3,7 +3,7 @@ the stored session (everything but the peer cache) kept equal to what the vault 
 import base64
 import os
 
-from .agent import RESTART_CODES, Agent, VaultError
+from .agent import RESTART_CODES, Agent, ClosedError, VaultError
 
 
 class _Hidden:
@@ -37,23 +37,30 @@ def data_center(dc_id, ipv4=None, ipv6=None, auth_key=None):
 
 
 class VaultHandle:
-    """The agent of one adapter, started by ``agent()`` and again (with the same options) on the
-    first use after close() or after an error that ends it; ``dcs``, ``user``, ``state``, ``channels``, ``api_id``,
+    """The agent of one adapter, started by ``agent()`` and again (with the same options) after an
+    error that ended it, and after close() when ``reopen`` (Telethon reconnects a closed session;
+    Pyrogram calls open() again). ``dcs``, ``user``, ``state``, ``channels``, ``api_id``,
     ``test_mode``, ``takeout_id`` and ``exists`` mirror the stored session."""
 
-    def __init__(self, location, passphrase=None, **options):
+    def __init__(self, location, passphrase=None, reopen=True, **options):
         self.location = os.fspath(location)
         if isinstance(passphrase, str):
             passphrase = passphrase.encode("utf-8")
         self._passphrase = None if passphrase is None else _Hidden(bytes(passphrase))
-        self._options = dict(options)
-        self._agent = None
+        self._options, self._reopen, self._closed, self._agent = dict(options), reopen, False, None
         self._mirror(None)
 
     def __repr__(self):
         return "<sessionvault VaultHandle %r>" % (self.location,)
 
     def agent(self):
+        """The running agent, started when there is none."""
+        self._closed = False
+        return self._live()
+
+    def _live(self):
+        if self._closed and not self._reopen:
+            raise ClosedError("the vault %s was closed" % self.location, exit_status=74)
         if self._agent is None or self._agent.closed:
             agent = Agent(self.location, self._passphrase and self._passphrase.value, **self._options)
             try:
@@ -76,7 +83,7 @@ class VaultHandle:
         self.test_mode = session.get("test_mode") if self.exists else None
 
     def call(self, method, *args):
-        agent = self.agent()
+        agent = self._live()
         try:
             return getattr(agent, method)(*args)
         except VaultError as error:
@@ -138,6 +145,7 @@ class VaultHandle:
         return [answer["peer"] for answer in self.call("pipeline", [("peer", {"by": "id", "value": i}) for i in ids])]
 
     def close(self):
+        self._closed = True
         if self._agent is not None:
             self._agent.close()
 

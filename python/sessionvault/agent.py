@@ -7,6 +7,7 @@ turns its answers into dicts and its errors into exceptions.
 import asyncio
 import json
 import os
+import queue
 import shutil
 import subprocess
 import threading
@@ -111,6 +112,35 @@ def error_from(error):
                error.get("exit_status"), error.get("holder_pid"), error.get("record_kind"))
 
 
+_spawners, _spawners_lock = {}, threading.Lock()
+
+
+def _popen(argv, **options):
+    """subprocess.Popen on a thread that lives as long as this process: the agent asks for SIGTERM
+    when its parent dies (PR_SET_PDEATHSIG), and Linux sends it when the *thread* that started
+    the agent ends (an asyncio.to_thread worker, a short-lived thread), not only the process."""
+    with _spawners_lock:
+        requests = _spawners.get(os.getpid())  # one per process: a forked child starts its own
+        if requests is None:
+            requests = _spawners[os.getpid()] = queue.SimpleQueue()
+            threading.Thread(target=_spawner, args=(requests,), name="sessionvault-spawner", daemon=True).start()
+    answer = queue.SimpleQueue()
+    requests.put((argv, options, answer))
+    process, error = answer.get()
+    if error is not None:
+        raise error
+    return process
+
+
+def _spawner(requests):
+    while True:
+        argv, options, answer = requests.get()
+        try:
+            answer.put((subprocess.Popen(argv, **options), None))
+        except BaseException as error:  # handed to the caller
+            answer.put((None, error))
+
+
 def find_binary():
     """``SESSION_VAULT_BINARY``, else ``session-vault`` on PATH; AgentNotFoundError says how to install it."""
     path = os.environ.get("SESSION_VAULT_BINARY")
@@ -148,9 +178,10 @@ class Agent:
             read_end, write_end = os.pipe()
             env["SESSION_VAULT_PASSPHRASE_FD"], pass_fds = str(read_end), (read_end,)
         try:
-            self._process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                             env=env, pass_fds=pass_fds)
+            self._process = _popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, pass_fds=pass_fds)
         except OSError as error:
+            if write_end is not None:
+                os.close(write_end)
             raise AgentNotFoundError("cannot run %s (%s); %s" % (argv[0], error.strerror, INSTALL_HINT)) from None
         finally:
             for fd in pass_fds:
@@ -166,12 +197,7 @@ class Agent:
         self._lock, self._next_id, self._closed = threading.Lock(), 0, False
         first = self._read()
         if first.get("event") != "ready" or first.get("protocol") != PROTOCOL:
-            self._closed = True
-            self._process.stdin.close()
-            status = self._process.wait()
-            error = first.get("error") or {"message": "the agent does not speak protocol %d" % PROTOCOL,
-                                           "code": "protocol", "exit_status": status}
-            raise error_from(error)
+            raise self._broken("the agent does not speak protocol %d" % PROTOCOL, first.get("error"))
         self.ready = first
         self.pid = first.get("pid", self._process.pid)
 
@@ -182,16 +208,29 @@ class Agent:
     def closed(self):
         return self._closed
 
-    def _died(self):
+    def _stop(self):
+        """Ends our side: the agent finishes at end of input (killed if it does not); its status."""
         self._closed = True
         for stream in (self._process.stdin, self._process.stdout):
             try:
                 stream.close()
             except OSError:
                 pass
-        status = self._process.wait()
+        try:
+            return self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            return self._process.wait()
+
+    def _died(self):
+        status = self._stop()
         return AgentDiedError("the session-vault agent (pid %d) ended unexpectedly with status %s"
                               % (self._process.pid, status), exit_status=status)
+
+    def _broken(self, message, error=None):
+        """The stream cannot be trusted any more: stop the agent; its own error when it sent one."""
+        self._stop()
+        return error_from(error) if error else VaultError(message, "protocol")
 
     def _read(self):
         while True:
@@ -203,7 +242,7 @@ class Agent:
             try:
                 message = json.loads(line)
             except ValueError:
-                raise VaultError("the agent sent a line that is not JSON", "protocol") from None
+                raise self._broken("the agent sent a line that is not JSON") from None
             if "id" in message or message.get("event") in ("ready", "failed"):
                 return message
             # another event: ignored (docs/AGENT.md 2.3)
@@ -228,9 +267,9 @@ class Agent:
             results, failure = [], None
             for expected in ids:
                 answer = self._read()
-                if answer.get("id") != expected:
-                    self._closed = True
-                    raise VaultError("the agent answered request %r with id %r" % (expected, answer.get("id")), "protocol")
+                if answer.get("id") != expected:  # e.g. null: a request over 16 MiB ends the agent
+                    raise self._broken("the agent answered request %r with id %r" % (expected, answer.get("id")),
+                                       answer.get("error"))
                 if answer.get("ok"):
                     results.append(answer.get("result") or {})
                 else:
@@ -274,10 +313,7 @@ class Agent:
             if op == "delete":
                 raise
         finally:
-            self._closed = True
-            for stream in (self._process.stdin, self._process.stdout):
-                stream.close()
-            self._process.wait()
+            self._stop()
 
     def close(self):
         """Checkpoints, releases the lock and ends the agent (idempotent)."""

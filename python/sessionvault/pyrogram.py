@@ -46,8 +46,8 @@ class VaultStorage(Storage):
     def __init__(self, location, passphrase=None, *, create=True, kdf=None, lock_wait=None,
                  durability=None, binary=None):
         self.name = os.path.splitext(os.path.basename(os.fspath(location)))[0]
-        self._vault = VaultHandle(location, passphrase, create=create, kdf=kdf, lock_wait=lock_wait,
-                                  durability=durability, binary=binary)
+        self._vault = VaultHandle(location, passphrase, reopen=False, create=create, kdf=kdf,
+                                  lock_wait=lock_wait, durability=durability, binary=binary)
         self._date, self._is_bot = 0, None
 
     def __repr__(self):

@@ -11,7 +11,7 @@ PACKAGE = os.path.join(PYTHON_DIR, "sessionvault")
 MODULES = sorted(name for name in os.listdir(PACKAGE) if name.endswith(".py"))
 # The adapters import their library; everything else must be the standard library.
 ALLOWED = {"telethon.py": {"telethon"}, "pyrogram.py": {"pyrogram"}}
-STDLIB = {"asyncio", "base64", "datetime", "json", "os", "shutil", "subprocess", "threading", "time"}
+STDLIB = {"asyncio", "base64", "datetime", "json", "os", "queue", "shutil", "subprocess", "threading", "time"}
 NETWORK = {"socket", "ssl", "http", "urllib", "ftplib", "smtplib", "asyncore", "xmlrpc", "requests", "aiohttp"}
 
 

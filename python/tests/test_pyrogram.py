@@ -185,8 +185,11 @@ def test_every_write_is_durable_and_reopening_works(tmp_path):
         with pytest.raises(sessionvault.InUseError) as in_use:
             await VaultStorage(tmp_path / "bot", PASSPHRASE).open()
         assert in_use.value.holder_pid == storage._vault._agent.pid
-        # ... and Pyrogram's restart() (close, then open again) works with the same passphrase.
+        # ... and Pyrogram's restart() (close, then open again) works with the same passphrase;
+        # between the two the storage is closed, as Pyrogram's own SQLite storage is.
         await storage.close()
+        with pytest.raises(sessionvault.ClosedError):
+            await storage.get_peer_by_id(1)
         await storage.open()
         assert (await storage.dc_id(), await storage.auth_key(), await storage.user_id()) == (2, KEY, SELF_ID)
         assert (await storage.get_peer_by_username("@ONE")).access_hash == 12
