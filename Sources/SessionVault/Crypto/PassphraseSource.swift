@@ -11,10 +11,12 @@ import Darwin
 /// ``locate(_:allowTerminal:)`` applies the documented order, and exactly one source must apply:
 /// 1. `<NAME>_FILE` — a file holding the secret (Docker secrets; one trailing newline is dropped);
 /// 2. `<NAME>` — the secret itself in the environment;
-/// 3. `$CREDENTIALS_DIRECTORY/<credential>` — a systemd `LoadCredential=`;
-/// 4. the terminal, without echo, when standard input is a terminal.
+/// 3. `<NAME>_FD` — an inherited file descriptor, read to end of file and closed: the exact bytes,
+///    nothing dropped (a parent process hands the secret over a pipe, never argv or environment);
+/// 4. `$CREDENTIALS_DIRECTORY/<credential>` — a systemd `LoadCredential=`;
+/// 5. the terminal, without echo, when standard input is a terminal.
 ///
-/// Setting both `<NAME>` and `<NAME>_FILE` is an error. After an environment variable is read, the
+/// Setting more than one of `<NAME>`, `<NAME>_FILE` and `<NAME>_FD` is an error. After an environment variable is read, the
 /// bytes that `getenv` returned are overwritten and the variable is unset, so neither
 /// `/proc/<pid>/environ` nor child processes see it.
 public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
@@ -22,6 +24,8 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
     case file(path: String)
     /// An environment variable holding the secret.
     case environment(variable: String)
+    /// An inherited file descriptor (a pipe from the parent process), read to end of file and closed.
+    case fileDescriptor(Int32)
     /// A systemd credential file.
     case systemdCredential(path: String)
     /// An interactive prompt on the controlling terminal.
@@ -35,6 +39,8 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
         public var fileVariable: String
         /// The systemd credential name, e.g. `session-vault-passphrase`.
         public var credential: String
+        /// The variable naming an inherited file descriptor, e.g. `SESSION_VAULT_PASSPHRASE_FD`.
+        public var descriptorVariable: String { variable + "_FD" }
         /// What the prompt calls the secret, e.g. `passphrase`.
         public var noun: String
 
@@ -78,10 +84,15 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
     public static func locate(_ names: Names = .passphrase, allowTerminal: Bool = true) throws(VaultError) -> PassphraseSource {
         let file = environmentValue(names.fileVariable)
         let direct = getenv(names.variable) != nil
-        if file != nil && direct {
+        let descriptor = environmentValue(names.descriptorVariable)
+        let set = [
+            direct ? names.variable : nil, file.map { _ in names.fileVariable }, descriptor.map { _ in names.descriptorVariable },
+        ].compactMap { $0 }
+        if set.count > 1 {
+            let listed = set.dropLast().joined(separator: ", ") + " and " + set.last!
             throw VaultError(
                 .invalidArgument,
-                "\(names.variable) and \(names.fileVariable) are both set; they are mutually exclusive"
+                "\(listed) are \(set.count == 2 ? "both" : "all") set; they are mutually exclusive"
             )
         }
         if let file {
@@ -89,6 +100,16 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
             return .file(path: file)
         }
         if direct { return .environment(variable: names.variable) }
+        if let descriptor {
+            // Standard input, output and error are never a secret's pipe (and `serve` speaks on them).
+            guard descriptor.count <= 9, descriptor.allSatisfy(\.isASCII), let number = Int32(descriptor), number > 2 else {
+                throw VaultError(
+                    .invalidArgument,
+                    "\(names.descriptorVariable) must be the number of an inherited file descriptor above 2"
+                )
+            }
+            return .fileDescriptor(number)
+        }
         if let directory = environmentValue("CREDENTIALS_DIRECTORY"), !directory.isEmpty {
             let path = directory + "/" + names.credential
             if access(path, F_OK) == 0 { return .systemdCredential(path: path) }
@@ -96,7 +117,7 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
         if allowTerminal && isatty(STDIN_FILENO) == 1 { return .terminal }
         throw VaultError(
             .invalidArgument,
-            "no \(names.noun) given: set \(names.fileVariable) or \(names.variable), provide the systemd credential "
+            "no \(names.noun) given: set \(names.fileVariable), \(names.variable) or \(names.descriptorVariable), provide the systemd credential "
                 + "'\(names.credential)', or run on a terminal"
         )
     }
@@ -112,6 +133,13 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
         case .file(let path):
             secret = try Self.readFile(path, what: names.fileVariable)
             unsetenv(names.fileVariable)
+        case .fileDescriptor(let descriptor):
+            unsetenv(names.descriptorVariable)
+            guard fcntl(descriptor, F_GETFD) >= 0 else {
+                throw VaultError(.invalidArgument, "\(names.descriptorVariable) names descriptor \(descriptor), which is not open")
+            }
+            defer { close(descriptor) }
+            secret = try Self.readAll(descriptor, what: "\(names.descriptorVariable) (descriptor \(descriptor))")
         case .systemdCredential(let path):
             secret = try Self.readFile(path, what: "systemd credential \(names.credential)")
         case .environment(let variable):
@@ -130,9 +158,13 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
         return secret
     }
 
-    /// Locates the source and reads a ``Passphrase`` from it.
-    public static func readPassphrase(_ names: Names = .passphrase, confirm: Bool = false) throws(VaultError) -> Passphrase {
-        try Passphrase(secret: try locate(names).read(names, confirm: confirm))
+    /// Locates the source and reads a ``Passphrase`` from it (`allowTerminal` false: never prompt).
+    public static func readPassphrase(
+        _ names: Names = .passphrase,
+        confirm: Bool = false,
+        allowTerminal: Bool = true
+    ) throws(VaultError) -> Passphrase {
+        try Passphrase(secret: try locate(names, allowTerminal: allowTerminal).read(names, confirm: confirm))
     }
 
     /// Where the secret came from, without the secret: `file /run/secrets/x`, `environment SESSION_VAULT_PASSPHRASE`, ….
@@ -140,6 +172,7 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .file(let path): "file \(path)"
         case .environment(let variable): "environment variable \(variable)"
+        case .fileDescriptor(let descriptor): "file descriptor \(descriptor)"
         case .systemdCredential(let path): "systemd credential \(path)"
         case .terminal: "terminal"
         }
@@ -171,22 +204,7 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileSystem.error(errno, "cannot read \(what) (\(path))") }
         defer { close(descriptor) }
-        let buffer = try SecretBytes(count: maximumByteCount + 1)
-        var total = 0
-        while total <= maximumByteCount {
-            let count = buffer.withUnsafeMutableBytes { raw in
-                readBytes(descriptor, raw.baseAddress! + total, raw.count - total)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileSystem.error(errno, "cannot read \(what) (\(path))")
-            }
-            if count == 0 { break }
-            total += count
-        }
-        guard total <= maximumByteCount else {
-            throw VaultError(.invalidArgument, "\(what) (\(path)) is larger than \(maximumByteCount) bytes")
-        }
+        let (buffer, total) = try readUpToLimit(descriptor, what: "\(what) (\(path))")
         var length = total
         buffer.withUnsafeBytes { raw in
             if length > 0 && raw[length - 1] == 10 {
@@ -197,6 +215,35 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
         return try buffer.withUnsafeBytes { (raw) throws(VaultError) in
             try SecretBytes(copying: UnsafeRawBufferPointer(rebasing: raw[0..<length]))
         }
+    }
+
+    /// Reads an open descriptor to end of file into guarded memory: the exact bytes, nothing dropped.
+    static func readAll(_ descriptor: Int32, what: String) throws(VaultError) -> SecretBytes {
+        let (buffer, total) = try readUpToLimit(descriptor, what: what)
+        return try buffer.withUnsafeBytes { (raw) throws(VaultError) in
+            try SecretBytes(copying: UnsafeRawBufferPointer(rebasing: raw[0..<total]))
+        }
+    }
+
+    /// Reads at most ``maximumByteCount`` bytes until end of file into a guarded buffer.
+    private static func readUpToLimit(_ descriptor: Int32, what: String) throws(VaultError) -> (SecretBytes, Int) {
+        let buffer = try SecretBytes(count: maximumByteCount + 1)
+        var total = 0
+        while total <= maximumByteCount {
+            let count = buffer.withUnsafeMutableBytes { raw in
+                readBytes(descriptor, raw.baseAddress! + total, raw.count - total)
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileSystem.error(errno, "cannot read \(what)")
+            }
+            if count == 0 { break }
+            total += count
+        }
+        guard total <= maximumByteCount else {
+            throw VaultError(.invalidArgument, "\(what) is larger than \(maximumByteCount) bytes")
+        }
+        return (buffer, total)
     }
 }
 
