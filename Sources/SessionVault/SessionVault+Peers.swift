@@ -9,70 +9,9 @@ extension SessionVault {
     /// one indexed query each and no identifier is stored in plaintext. A username or phone number
     /// that moves to another peer points to the newest one.
     public func upsertPeers(_ peers: [Peer]) async throws(VaultError) {
-        try await exclusive { () throws(VaultError) in
-            let sealer = try requireSealer()
-            let store = try requireStore()
-            let keys = sealer.keys
-            var latest: [Int64: Peer] = [:]
-            var order: [Int64] = []
-            for peer in peers {
-                try RecordCodec.validate(peer)
-                if latest.updateValue(peer, forKey: peer.id) == nil { order.append(peer.id) }
-            }
-            var existedBefore: [[UInt8]: Bool] = [:]
-            var final: [[UInt8]: SealedRecord?] = [:]  // nil: delete
-            var newPeers = 0
-            func stored(_ tag: [UInt8]) async throws(VaultError) -> SealedRecord? {
-                let record = try await store.readRecord(tag: tag)
-                if existedBefore[tag] == nil { existedBefore[tag] = record != nil }
-                return record
-            }
-            for id in order {
-                let peer = latest[id]!
-                let peerTag = keys.tag(kind: .peer, identity: RecordCodec.peerIdentity(id))
-                var previous: Peer?
-                if let record = try await stored(peerTag) {
-                    previous = try Self.openPeer(record, sealer: sealer)
-                } else {
-                    newPeers += 1
-                }
-                // Drop lookup entries for a username or phone the peer no longer has, unless another
-                // peer has claimed them since.
-                for (field, old, new) in [
-                    (RecordCodec.PeerIndexField.username, previous?.username, peer.username),
-                    (.phoneNumber, previous?.phoneNumber, peer.phoneNumber),
-                ] {
-                    guard let old, old != new else { continue }
-                    let indexTag = keys.tag(kind: .peerIndex, identity: RecordCodec.peerIndexIdentity(field, old))
-                    let current: SealedRecord?
-                    if let pending = final[indexTag] { current = pending } else { current = try await stored(indexTag) }
-                    if let current, try Self.openPeer(current, sealer: sealer).id == id { final[indexTag] = .some(nil) }
-                }
-                final[peerTag] = try sealer.seal(kind: .peer, identity: RecordCodec.peerIdentity(id)) {
-                    (writer) throws(VaultError) in try RecordCodec.encode(peer, into: &writer)
-                }
-                for (field, value) in [(RecordCodec.PeerIndexField.username, peer.username), (.phoneNumber, peer.phoneNumber)] {
-                    guard let value else { continue }
-                    let identity = RecordCodec.peerIndexIdentity(field, value)
-                    let indexTag = keys.tag(kind: .peerIndex, identity: identity)
-                    if final[indexTag] == nil { _ = try await stored(indexTag) }
-                    final[indexTag] = try sealer.seal(kind: .peerIndex, identity: identity) {
-                        (writer) throws(VaultError) in try RecordCodec.encode(peer, into: &writer)
-                    }
-                }
-            }
-            var changes = RecordChanges()
-            for (tag, record) in final {
-                let existed = existedBefore[tag] ?? false
-                if let record {
-                    changes.upsert(record, isNew: !existed)
-                } else if existed {
-                    changes.delete(tag)
-                }
-            }
-            try await commit(changes) { _ in }
-            storedPeerCount += newPeers
-        }
+        var batch = VaultBatch()
+        batch.upsertPeers(peers)
+        try await write(batch)
     }
 
     /// The cached peer with this marked id.
@@ -110,6 +49,65 @@ extension SessionVault {
 
     // MARK: - Internals
 
+    /// Seals `peers` (the last entry wins when an id repeats) and their lookup entries into
+    /// `changes`, dropping lookup entries a peer no longer has. Returns how many peers are new.
+    func peerChanges(_ peers: [Peer], sealer: RecordSealer, into changes: inout RecordChanges) async throws(VaultError) -> Int {
+        guard !peers.isEmpty else { return 0 }
+        let store = try requireStore()
+        let keys = sealer.keys
+        var latest: [Int64: Peer] = [:]
+        var order: [Int64] = []
+        for peer in peers {
+            if latest.updateValue(peer, forKey: peer.id) == nil { order.append(peer.id) }
+        }
+        var existedBefore: [[UInt8]: Bool] = [:]
+        var final: [[UInt8]: SealedRecord?] = [:]  // nil: delete
+        var newPeers = 0
+        for id in order {
+            let peer = latest[id]!
+            let peerTag = keys.tag(kind: .peer, identity: RecordCodec.peerIdentity(id))
+            var previous: Peer?
+            if let record = try await Self.stored(peerTag, in: store, noting: &existedBefore) {
+                previous = try Self.openPeer(record, sealer: sealer)
+            } else {
+                newPeers += 1
+            }
+            // Drop lookup entries for a username or phone the peer no longer has, unless another
+            // peer has claimed them since.
+            for (field, old, new) in [
+                (RecordCodec.PeerIndexField.username, previous?.username, peer.username),
+                (.phoneNumber, previous?.phoneNumber, peer.phoneNumber),
+            ] {
+                guard let old, old != new else { continue }
+                let indexTag = keys.tag(kind: .peerIndex, identity: RecordCodec.peerIndexIdentity(field, old))
+                let current: SealedRecord?
+                if let pending = final[indexTag] { current = pending } else { current = try await Self.stored(indexTag, in: store, noting: &existedBefore) }
+                if let current, try Self.openPeer(current, sealer: sealer).id == id { final[indexTag] = .some(nil) }
+            }
+            final[peerTag] = try sealer.seal(kind: .peer, identity: RecordCodec.peerIdentity(id)) {
+                (writer) throws(VaultError) in try RecordCodec.encode(peer, into: &writer)
+            }
+            for (field, value) in [(RecordCodec.PeerIndexField.username, peer.username), (.phoneNumber, peer.phoneNumber)] {
+                guard let value else { continue }
+                let identity = RecordCodec.peerIndexIdentity(field, value)
+                let indexTag = keys.tag(kind: .peerIndex, identity: identity)
+                if final[indexTag] == nil { _ = try await Self.stored(indexTag, in: store, noting: &existedBefore) }
+                final[indexTag] = try sealer.seal(kind: .peerIndex, identity: identity) {
+                    (writer) throws(VaultError) in try RecordCodec.encode(peer, into: &writer)
+                }
+            }
+        }
+        for (tag, record) in final {
+            let existed = existedBefore[tag] ?? false
+            if let record {
+                changes.upsert(record, isNew: !existed)
+            } else if existed {
+                changes.delete(tag)
+            }
+        }
+        return newPeers
+    }
+
     func peersFromStore(sealer: RecordSealer) async throws(VaultError) -> [Peer] {
         try await peerRecordsFromStore(sealer: sealer).peers
     }
@@ -137,6 +135,17 @@ extension SessionVault {
             }
         }
         return (peers.sorted { $0.id < $1.id }, index)
+    }
+
+    /// Reads the record under `tag`, noting on first sight whether it existed before the batch.
+    private static func stored(
+        _ tag: [UInt8],
+        in store: any RecordStore,
+        noting existedBefore: inout [[UInt8]: Bool]
+    ) async throws(VaultError) -> SealedRecord? {
+        let record = try await store.readRecord(tag: tag)
+        if existedBefore[tag] == nil { existedBefore[tag] = record != nil }
+        return record
     }
 
     private func lookUpPeer(

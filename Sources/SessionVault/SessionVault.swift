@@ -562,64 +562,24 @@ public actor SessionVault: SessionStorage {
 
     /// Hot path: persists the account-wide update state (one sealed row, one transaction).
     public func saveUpdateState(pts: Int32, qts: Int32, date: Int64, seq: Int32) async throws(VaultError) {
-        try await exclusive { () throws(VaultError) in
-            let sealer = try requireSealer()
-            var changes = RecordChanges()
-            changes.upsert(
-                try sealUpdateState(pts: pts, qts: qts, date: date, seq: seq, sealer: sealer),
-                isNew: current.updateState == nil
-            )
-            try await commit(changes) { session in
-                if session.updateState == nil {
-                    session.updateState = UpdateState(pts: pts, qts: qts, date: date, seq: seq)
-                } else {
-                    session.updateState!.pts = pts
-                    session.updateState!.qts = qts
-                    session.updateState!.date = date
-                    session.updateState!.seq = seq
-                }
-            }
-        }
+        var batch = VaultBatch()
+        batch.saveUpdateState(pts: pts, qts: qts, date: date, seq: seq)
+        try await write(batch)
     }
 
     /// Hot path: persists one channel's pts (one sealed row, one transaction). When no update state
     /// was saved yet, an all-zero one is created in the same transaction.
     public func saveChannelState(channelID: Int64, pts: Int32) async throws(VaultError) {
-        try await exclusive { () throws(VaultError) in
-            let sealer = try requireSealer()
-            var changes = RecordChanges()
-            if current.updateState == nil {
-                changes.upsert(try sealUpdateState(pts: 0, qts: 0, date: 0, seq: 0, sealer: sealer), isNew: true)
-            }
-            changes.upsert(
-                try sealChannelState(channelID: channelID, pts: pts, sealer: sealer),
-                isNew: current.updateState?.channels[channelID] == nil
-            )
-            // Mutate the stored session in place: copying a 100,000-entry dictionary per save would
-            // make this hot path O(channels).
-            try await commit(changes) { session in
-                if session.updateState == nil { session.updateState = UpdateState(pts: 0, qts: 0, date: 0, seq: 0) }
-                session.updateState!.channels[channelID] = pts
-            }
-        }
+        var batch = VaultBatch()
+        batch.saveChannelState(channelID: channelID, pts: pts)
+        try await write(batch)
     }
 
     /// Hot path: persists one data center entry (one sealed row, one transaction).
     public func saveDataCenter(_ dataCenter: DataCenter) async throws(VaultError) {
-        try await exclusive { () throws(VaultError) in
-            let sealer = try requireSealer()
-            var changes = RecordChanges()
-            let existing = current.dataCenters.firstIndex { $0.identity == dataCenter.identity }
-            changes.upsert(try sealDataCenter(dataCenter, sealer: sealer), isNew: existing == nil)
-            try await commit(changes) { session in
-                if let existing {
-                    session.dataCenters[existing] = dataCenter
-                } else {
-                    session.dataCenters.append(dataCenter)
-                    session.dataCenters.sort { $0.identity < $1.identity }
-                }
-            }
-        }
+        var batch = VaultBatch()
+        batch.saveDataCenter(dataCenter)
+        try await write(batch)
     }
 
     /// Commits, checkpoints the WAL with truncation, releases the lock and wipes the keys. Closing
@@ -734,13 +694,13 @@ public actor SessionVault: SessionStorage {
     var currentKeyslots: [StoredKeyslot] { keyslots }
     var currentSession: Session { current }
 
-    private func sealDataCenter(_ dataCenter: DataCenter, sealer: RecordSealer) throws(VaultError) -> SealedRecord {
+    func sealDataCenter(_ dataCenter: DataCenter, sealer: RecordSealer) throws(VaultError) -> SealedRecord {
         try sealer.seal(kind: .dataCenter, identity: RecordCodec.dataCenterIdentity(dataCenter.identity)) {
             (writer) throws(VaultError) in try RecordCodec.encode(dataCenter, into: &writer)
         }
     }
 
-    private func sealUpdateState(
+    func sealUpdateState(
         pts: Int32,
         qts: Int32,
         date: Int64,
@@ -752,7 +712,7 @@ public actor SessionVault: SessionStorage {
         }
     }
 
-    private func sealChannelState(channelID: Int64, pts: Int32, sealer: RecordSealer) throws(VaultError) -> SealedRecord {
+    func sealChannelState(channelID: Int64, pts: Int32, sealer: RecordSealer) throws(VaultError) -> SealedRecord {
         try sealer.seal(kind: .channelState, identity: RecordCodec.channelIdentity(channelID)) {
             (writer) throws(VaultError) in try RecordCodec.encodeChannelState(id: channelID, pts: pts, into: &writer)
         }
