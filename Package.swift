@@ -42,6 +42,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The `session-vault serve` agent: the protocol of docs/AGENT.md over standard input and
+        // output, for programs in other languages (python/). Answers and requests stay in guarded memory.
+        .target(
+            name: "SessionVaultAgent",
+            dependencies: ["SessionVault", "CSystemShims"]
+        ),
         // What `session-vault bench` measures, including the identity-transform baseline.
         .target(
             name: "SessionVaultBenchmarks",
@@ -51,6 +57,7 @@ let package = Package(
             name: "session-vault",
             dependencies: [
                 "SessionVault",
+                "SessionVaultAgent",
                 "SessionVaultBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,25 +1,30 @@
 internal import CSodium
 
-/// URL-safe base64 that decodes into, and encodes from, guarded memory (libsodium's constant-time
-/// `sodium_base642bin` / `sodium_bin2base64`), so that a session string's auth key never passes
-/// through a `[UInt8]` or `String`.
-enum GuardedBase64 {
-    /// Whether `=` padding is part of the text (Telethon) or stripped (Pyrogram).
-    enum Padding {
+/// Base64 that decodes into, and encodes from, guarded memory (libsodium's constant-time
+/// `sodium_base642bin` / `sodium_bin2base64`), so that a session string's or an agent message's
+/// auth key never passes through a `[UInt8]` or `String`.
+package enum GuardedBase64 {
+    /// The alphabet and whether `=` padding is part of the text.
+    package enum Padding: Sendable {
+        /// URL-safe alphabet, padded (Telethon strings).
         case padded
+        /// URL-safe alphabet, no padding (Pyrogram strings).
         case unpadded
+        /// The standard alphabet (`+`, `/`), padded: RFC 4648 §4 (the `serve` agent's protocol).
+        case standard
 
         var variant: Int32 {
             switch self {
             case .padded: sodium_base64_VARIANT_URLSAFE
             case .unpadded: sodium_base64_VARIANT_URLSAFE_NO_PADDING
+            case .standard: sodium_base64_VARIANT_ORIGINAL
             }
         }
     }
 
     /// Decodes `text` (ASCII, no whitespace) into a new guarded buffer.
     /// - Returns: nil when `text` is not valid base64url of that padding kind.
-    static func decode(_ text: UnsafeRawBufferPointer, padding: Padding) throws(VaultError) -> SecretBytes? {
+    package static func decode(_ text: UnsafeRawBufferPointer, padding: Padding) throws(VaultError) -> SecretBytes? {
         try Sodium.ensureInitialized()
         let capacity = text.count / 4 * 3 + 3
         let output = try SecretBytes(count: capacity)
@@ -48,7 +53,7 @@ enum GuardedBase64 {
     }
 
     /// Encodes `bytes` into a new guarded buffer of ASCII characters (no terminating NUL).
-    static func encode(_ bytes: UnsafeRawBufferPointer, padding: Padding) throws(VaultError) -> SecretBytes {
+    package static func encode(_ bytes: UnsafeRawBufferPointer, padding: Padding) throws(VaultError) -> SecretBytes {
         try Sodium.ensureInitialized()
         let encodedLength = sodium_base64_encoded_len(bytes.count, padding.variant)  // includes the NUL
         let buffer = try SecretBytes(count: encodedLength)
