@@ -132,7 +132,7 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
 
     /// Locates the source and reads a ``Passphrase`` from it.
     public static func readPassphrase(_ names: Names = .passphrase, confirm: Bool = false) throws(VaultError) -> Passphrase {
-        try Passphrase(secret: try locate(names).read(names, confirm: confirm))
+        try Passphrase(owning: try locate(names).read(names, confirm: confirm))
     }
 
     /// Where the secret came from, without the secret: `file /run/secrets/x`, `environment SESSION_VAULT_PASSPHRASE`, ….
