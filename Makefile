@@ -80,7 +80,9 @@ decoder-check:
 
 # The whole suite again under the thread sanitizer, in its own scratch path (children are the
 # sanitized session-vault too). The long reliability runs are shortened; the memory scan and the
-# RLIMIT_FSIZE test skip themselves (sanitizer shadow memory). Suppressions: tsan-suppressions.txt.
+# RLIMIT_FSIZE test skip themselves (sanitizer shadow memory). Suppressions: tsan-suppressions.txt
+# (children run as nobody get a copy beside a copy of the binary, CommandAsNobody.swift, so the
+# checkout may sit in a directory only its owner can enter).
 # Skipped here (they run unsanitized in `make test`): the two CLI suites that wait a fixed 20 s for
 # a child's output on a pseudo-terminal or during `show --hold`, which TSan's slowdown makes flaky.
 # The sanitizer builds leave the PostgreSQL module (and SwiftNIO) out: see Package.swift.

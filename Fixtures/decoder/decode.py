@@ -418,6 +418,14 @@ def step1_file(path: Path):
         raise VaultError("not-a-vault", f"cannot stat file: {e.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         raise VaultError("not-a-vault", "not a regular file")
+    # A non-empty -wal may hold newer copies of any page, page 1 included: skip the byte checks and
+    # let SQLite's WAL recovery decide (step 2 follows either way). An empty -wal holds no page and
+    # counts as none: the checks below apply (FORMAT.md §7 step 1).
+    try:
+        if os.stat(str(path) + "-wal").st_size > 0:
+            return
+    except FileNotFoundError:
+        pass
     if st.st_size == 0:
         raise VaultError("not-a-vault", "file is empty")
     try:
@@ -439,7 +447,9 @@ def step1_file(path: Path):
         # `sqlite-magic-then-garbage` expects `not-a-vault` (FINDINGS.md F-1).
         raise VaultError("not-a-vault", f"SQLite magic but invalid page size {page_size}: not a SQLite header")
     page_count = struct.unpack(">I", head[28:32])[0]
-    if st.st_size < page_size * page_count:
+    # The header's page count is valid only when the change counter (offset 24) equals the
+    # version-valid-for number (offset 92), §7 step 1.
+    if head[24:28] == head[92:96] and st.st_size < page_size * page_count:
         raise VaultError("corrupt", f"file is {st.st_size} bytes, header says {page_count} pages of {page_size}")
 
 
@@ -830,7 +840,8 @@ def main(argv=None) -> int:
     g.add_argument("--recovery-key-file", metavar="F", help="file holding the 55-character recovery key")
     g.add_argument("--recovery-key-env", metavar="VAR", help="environment variable holding the recovery key")
     ap.add_argument("--strip-newline", action="store_true",
-                    help="drop one final newline from the passphrase (off: FORMAT.md §4.1 trims nothing)")
+                    help="drop one final LF or CR LF from the passphrase, as SessionVault does for passphrase "
+                         "files (FORMAT.md §4.1 'Passphrase files'; off: the KDF input is the exact bytes)")
     ap.add_argument("--allow-test-kdf", action="store_true",
                     help="accept Argon2id parameters down to opslimit 1 / memlimit 8192 (test-floor vaults)")
     ap.add_argument("--json", action="store_true", help="machine-readable result (also for errors) on stdout")

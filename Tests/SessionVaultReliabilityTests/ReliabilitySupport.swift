@@ -52,9 +52,17 @@ enum SoakBinary {
     }
 }
 
-/// A fresh temporary directory (mode 755, so `nobody` can traverse it), removed when `body` returns.
+/// Where scratch directories go: the temporary directory when `nobody` can traverse every directory
+/// above it, else the first of `/tmp`, `/var/tmp`, `/dev/shm` it can (a private `TMPDIR`, mode 0700,
+/// would hide the files of the tests that run the command as `nobody`).
+let scratchBase: String = {
+    let candidates = [FileManager.default.temporaryDirectory.path, "/tmp", "/var/tmp", "/dev/shm"]
+    return candidates.first(where: othersCanTraverse) ?? candidates[0]
+}()
+
+/// A fresh temporary directory (mode 755, in a place `nobody` can traverse), removed when `body` returns.
 func withScratchDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("sv-rel-\(UUID().uuidString)").path
+    let path = URL(fileURLWithPath: scratchBase).appendingPathComponent("sv-rel-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
     defer { try? FileManager.default.removeItem(atPath: path) }
     return try await body(path)

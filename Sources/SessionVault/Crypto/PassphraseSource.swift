@@ -164,7 +164,7 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
         confirm: Bool = false,
         allowTerminal: Bool = true
     ) throws(VaultError) -> Passphrase {
-        try Passphrase(secret: try locate(names, allowTerminal: allowTerminal).read(names, confirm: confirm))
+        try Passphrase(owning: try locate(names, allowTerminal: allowTerminal).read(names, confirm: confirm))
     }
 
     /// Where the secret came from, without the secret: `file /run/secrets/x`, `environment SESSION_VAULT_PASSPHRASE`, ….

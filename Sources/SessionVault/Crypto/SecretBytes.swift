@@ -6,15 +6,20 @@ import Synchronization
 /// The storage comes from `sodium_malloc`: it sits right before a guard page, behind a canary,
 /// is locked into RAM with `mlock` where the limit allows, is excluded from core dumps, and is
 /// zeroed by `sodium_free` when the buffer is released. The bytes are reachable only inside
-/// ``withUnsafeBytes(_:)`` and ``withUnsafeMutableBytes(_:)``; they are never copied into a
-/// `String`, `[UInt8]` or `Data`. Equality is constant-time and `description` is redacted.
+/// ``withUnsafeBytes(_:)``; they are never copied into a `String`, `[UInt8]` or `Data`. Equality is
+/// constant-time and `description` is redacted.
+///
+/// A buffer is filled once, when it is made (``init(copying:)``,
+/// ``init(count:initializingWith:)``, ``random(count:)``), and is read-only from then on: no public
+/// method changes it. Models such as ``AuthKey`` and ``Passphrase`` copy the bytes they are given
+/// into a buffer of their own, so nothing a caller does to its buffer afterwards reaches them.
 ///
 /// A failed `mlock` is not hidden: it is counted in ``SecretBytes/lockFailureCount`` and the vault
 /// reports it (a warning in the log and ``SessionVault/isMemoryLocked``).
 public final class SecretBytes: @unchecked Sendable {
-    // @unchecked Sendable: the pointer is owned by this object alone. Callers that mutate the
-    // bytes (key generation, decryption) do so before the object is shared; after that it is only
-    // read. Freed exactly once, in deinit.
+    // @unchecked Sendable: the pointer is owned by this object alone. Only code of this package
+    // mutates the bytes (`package` access: key generation, decryption, scratch buffers), and it
+    // does so before the object is shared; after that it is only read. Freed exactly once, in deinit.
 
     private let pointer: UnsafeMutableRawPointer
     /// The number of secret bytes.
@@ -52,6 +57,29 @@ public final class SecretBytes: @unchecked Sendable {
         }
     }
 
+    /// Allocates `count` guarded bytes and lets `body` fill them, once; the buffer is read-only afterwards.
+    ///
+    /// This is how code outside SessionVault brings its own secret in (a key read from its own store,
+    /// a passphrase from its own prompt) without an unguarded copy:
+    ///
+    /// ```swift
+    /// let secret = try SecretBytes(count: AuthKey.byteCount) { buffer in
+    ///     try myKeyStore.readKey(into: buffer)   // writes exactly buffer.count bytes
+    /// }
+    /// let key = try AuthKey(secret: secret)
+    /// ```
+    ///
+    /// The buffer passed to `body` is zero-filled and valid only during the call; do not let it escape.
+    /// - Throws: ``VaultError/Code/cryptoFailure`` when guarded memory cannot be allocated, or the
+    ///   error `body` throws (the partly filled buffer is then zeroed and released).
+    public convenience init(
+        count: Int,
+        initializingWith body: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws {
+        try self.init(count: count)
+        try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
+    }
+
     /// Allocates `count` bytes filled from the system's secure random source.
     public static func random(count: Int) throws(VaultError) -> SecretBytes {
         let secret = try SecretBytes(count: count)
@@ -70,9 +98,10 @@ public final class SecretBytes: @unchecked Sendable {
         try body(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
-    /// Calls `body` with write access to the secret bytes.
-    /// - Warning: Only mutate a buffer that has not been shared with other tasks yet.
-    public func withUnsafeMutableBytes<R, E: Error>(
+    /// Calls `body` with write access to the secret bytes. Package access only: outside this package a
+    /// buffer is filled when it is made (``init(count:initializingWith:)``) and never changed after.
+    /// - Warning: Only mutate a buffer that has not been shared with other tasks or handed to a model yet.
+    package func withUnsafeMutableBytes<R, E: Error>(
         _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
     ) throws(E) -> R {
         try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
@@ -85,8 +114,9 @@ public final class SecretBytes: @unchecked Sendable {
         return sodium_memcmp(pointer, other.pointer, count) == 0
     }
 
-    /// Overwrites the bytes with zeros now, before release.
-    public func wipe() {
+    /// Overwrites the bytes with zeros now, before release. Package access only, for scratch buffers:
+    /// a buffer held by a model is never wiped before its release.
+    package func wipe() {
         sodium_memzero(pointer, max(count, 1))
     }
 }

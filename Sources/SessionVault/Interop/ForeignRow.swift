@@ -55,7 +55,7 @@ struct ForeignRow {
         guard secret.count == AuthKey.byteCount else {
             throw VaultError(.corrupt, "\(table).\(column) holds \(secret.count) bytes; an auth key is 256")
         }
-        return try AuthKey(secret: secret)
+        return try AuthKey(owning: secret)
     }
 }
 

@@ -32,7 +32,7 @@ public struct VaultDemo: Sendable {
         let clock = ContinuousClock()
         let passphrase: Passphrase
         if getenv(PassphraseSource.Names.passphrase.variable) != nil {
-            passphrase = try Passphrase(secret: PassphraseSource.takeEnvironmentVariable(PassphraseSource.Names.passphrase.variable))
+            passphrase = try Passphrase(owning: PassphraseSource.takeEnvironmentVariable(PassphraseSource.Names.passphrase.variable))
             say("passphrase: from SESSION_VAULT_PASSPHRASE (scrubbed from the environment)")
         } else {
             passphrase = try Passphrase(copying: Self.demoPassphrase)

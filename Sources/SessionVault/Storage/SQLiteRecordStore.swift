@@ -219,7 +219,9 @@ public final class SQLiteRecordStore: RecordStore {
         }
     }
 
-    /// Cheap checks before taking the lock: exists, is a regular file, non-empty, starts like SQLite.
+    /// Cheap checks before taking the lock, FORMAT.md §7 step 1: exists, is a regular file, non-empty,
+    /// starts like SQLite, has a whole 100-byte header with a valid page size, and is not shorter than
+    /// the header says. An empty `-wal` holds no page, so it counts as no `-wal`.
     private static func checkExistingFile(_ path: String) throws(VaultError) {
         guard let info = try FileSystem.status(path) else {
             throw VaultError(.notFound, "\(path) does not exist")
@@ -248,14 +250,20 @@ public final class SQLiteRecordStore: RecordStore {
         guard prefix.count == 100 else {
             throw VaultError(.corrupt, "\(path) is truncated (\(info.st_size) bytes)")
         }
-        // Bytes 16-17: page size (1 means 65536); bytes 28-31: database size in pages.
-        let pageSize = Int(prefix[16]) << 8 | Int(prefix[17])
+        // Bytes 16-17: page size (1 means 65536). Anything but a power of two from 512 to 65536 means
+        // the bytes are not a SQLite header at all (SQLite says SQLITE_NOTADB), checked before the
+        // size, which such a header cannot state.
+        let rawPageSize = Int(prefix[16]) << 8 | Int(prefix[17])
+        let pageSize = rawPageSize == 1 ? 65536 : rawPageSize
+        guard pageSize >= 512, pageSize & (pageSize - 1) == 0 else {
+            throw VaultError(.notAVault, "\(path) is not a SQLite database (its header gives page size \(rawPageSize))")
+        }
+        // Bytes 28-31: database size in pages, valid only when the change counter (24-27) equals
+        // version-valid-for (92-95). There is no `-wal` here, or an empty one (returned above otherwise).
         let pages = Int(prefix[28]) << 24 | Int(prefix[29]) << 16 | Int(prefix[30]) << 8 | Int(prefix[31])
-        let expected = (pageSize == 1 ? 65536 : pageSize) * pages
-        // The in-header size is valid only when the change counter (24-27) equals version-valid-for (92-95).
+        let expected = pageSize * pages
         let sizeIsValid = prefix[24..<28] == prefix[92..<96]
-        let hasWAL = ((try? FileSystem.status(path + "-wal")) ?? nil) != nil
-        if sizeIsValid && !hasWAL && pages > 0 && Int(info.st_size) < expected {
+        if sizeIsValid && pages > 0 && Int(info.st_size) < expected {
             throw VaultError(.corrupt, "\(path) is truncated (\(info.st_size) of \(expected) bytes)")
         }
     }
