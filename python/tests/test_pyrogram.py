@@ -2,7 +2,6 @@
 Pyrofork 2.3.69 (whichever this venv holds: each installs the `pyrogram` package), offline."""
 import asyncio
 import hashlib
-import json
 import os
 import struct
 from importlib import metadata

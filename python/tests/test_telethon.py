@@ -18,7 +18,7 @@ from telethon.tl import types
 
 import sessionvault
 from sessionvault.telethon import VaultSession
-from conftest import (API_HASH, KDF, PASSPHRASE, clean_env, cli, import_fixture, python_process, run_python,
+from conftest import (API_HASH, KDF, PASSPHRASE, cli, import_fixture, python_process, run_python,
                       scan_for_secrets, secret_needles, make_key)
 
 KEY = make_key("telethon")
