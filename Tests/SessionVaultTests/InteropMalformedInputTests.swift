@@ -246,9 +246,9 @@ import Testing
         try inTemporaryDirectory { directory in
             let path = directory + "/live.session"
             try writeFile(path, readFile(InteropFixtures.path("kurigram-2.2.26.session")))
-            let library = try ForeignDatabase.loadLibrary()
-            let writer = try ForeignDatabase(path: path, label: "writer", writable: true, library: library)
-            defer { writer.close() }
+            let library = try SQLiteLibrary.loadForSessionFiles()
+            let writer = try SQLiteConnection(path: path, library: library, role: .foreignSession(label: "writer"))
+            defer { try? writer.close() }
             try writer.execute("PRAGMA journal_mode = WAL")
             try writer.execute("PRAGMA wal_autocheckpoint = 0")
             try writer.execute("UPDATE update_state SET pts = 424242 WHERE id = 0")

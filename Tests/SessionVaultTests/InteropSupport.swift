@@ -72,10 +72,14 @@ func writeFile(_ path: String, _ bytes: [UInt8]) throws {
 }
 
 /// Runs SQL on a (new or existing) SQLite file with the dlopen'd library (fixtures for malformed-input tests).
-func withForeignDatabase(_ path: String, _ body: (ForeignDatabase) throws -> Void) throws {
+func withForeignDatabase(_ path: String, _ body: (SQLiteConnection) throws -> Void) throws {
     if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-    let db = try ForeignDatabase(path: path, label: "test database", writable: true, library: try ForeignDatabase.loadLibrary())
-    defer { db.close() }
+    let db = try SQLiteConnection(
+        path: path,
+        library: try SQLiteLibrary.loadForSessionFiles(),
+        role: .foreignSession(label: "test database")
+    )
+    defer { try? db.close() }
     try body(db)
 }
 

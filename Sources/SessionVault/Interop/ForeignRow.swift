@@ -1,12 +1,18 @@
-/// One row of a ``ForeignDatabase`` query whose columns are addressed **by name**, so that files
-/// whose columns are in another order (Kurigram's migrated `sessions` table) or are missing
-/// (Telethon schema 7 has no `tmp_auth_key`) read the same way.
+internal import CSQLite
+
+/// One row of a query on another library's session file, with its columns addressed **by name**,
+/// so that files whose columns are in another order (Kurigram's migrated `sessions` table) or are
+/// missing (Telethon schema 7 has no `tmp_auth_key`) read the same way.
+///
+/// A view over a ``SQLiteStatement`` positioned on a row. It reads values the way foreign files
+/// hold them: an integer may be stored as REAL (Telethon's dates) or as text, an auth key is an
+/// empty blob or NULL when there is none; anything else is ``VaultError/Code/corrupt``.
 struct ForeignRow {
-    let statement: ForeignStatement
+    let statement: SQLiteStatement
     let table: String
     private let indexes: [String: Int32]
 
-    init(statement: ForeignStatement, table: String, columns: [String]) {
+    init(statement: SQLiteStatement, table: String, columns: [String]) {
         self.statement = statement
         self.table = table
         var indexes: [String: Int32] = [:]
@@ -17,9 +23,29 @@ struct ForeignRow {
     /// Whether the table has `column`.
     func has(_ column: String) -> Bool { indexes[column] != nil }
 
+    /// The value as an integer, or nil for NULL or a missing column. A REAL is rounded down
+    /// (Telethon stores dates as REAL); text that is not an integer is refused.
     func integer(_ column: String) throws(VaultError) -> Int64? {
         guard let index = indexes[column] else { return nil }
-        return try statement.integer(index, name: "\(table).\(column)")
+        let name = "\(table).\(column)"
+        let file = statement.connection.role.fileName
+        switch statement.columnType(index) {
+        case CSQLITE_NULL:
+            return nil
+        case CSQLITE_INTEGER:
+            return statement.int64(index)
+        case CSQLITE_FLOAT:
+            let value = statement.double(index)
+            guard value.isFinite, value >= -9.2e18, value <= 9.2e18 else {
+                throw VaultError(.corrupt, "the \(file) has a non-finite or huge \(name)")
+            }
+            return Int64(value.rounded(.down))
+        case CSQLITE_TEXT:
+            if let text = statement.text(index), let value = Int64(text) { return value }
+            throw VaultError(.corrupt, "the \(file) has text where \(name) should be an integer")
+        default:
+            throw VaultError(.corrupt, "the \(file) has a blob where \(name) should be an integer")
+        }
     }
 
     func requiredInteger(_ column: String) throws(VaultError) -> Int64 {
@@ -59,7 +85,7 @@ struct ForeignRow {
     }
 }
 
-extension ForeignDatabase {
+extension SQLiteConnection {
     /// Runs `SELECT <the wanted columns that exist> FROM table [suffix]` and hands each row to `body`.
     func selectRows(
         from table: String,

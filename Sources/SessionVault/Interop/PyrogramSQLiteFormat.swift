@@ -112,7 +112,7 @@ enum PyrogramSQLiteFormat {
         """
 
     /// Reads an open Pyrogram/Kurigram file of schema `version` (3–7).
-    static func read(_ db: ForeignDatabase, version: Int) throws(VaultError) -> ImportedSession {
+    static func read(_ db: SQLiteConnection, version: Int) throws(VaultError) -> ImportedSession {
         var notes: [String] = []
         let tables = Set(try db.tableNames())
         var dataCenters: [DataCenter] = []
@@ -257,7 +257,7 @@ enum PyrogramSQLiteFormat {
         peers: [Peer],
         version: Int,
         apiID override: Int32?,
-        to db: ForeignDatabase,
+        to db: SQLiteConnection,
         now: Int64
     ) throws(VaultError) -> [String] {
         guard version == 3 || version == 7 else {
@@ -276,7 +276,7 @@ enum PyrogramSQLiteFormat {
         }
         try db.transaction { () throws(VaultError) in
             try db.execute((version == 3 ? schema3 : schema7) + "\nINSERT INTO version VALUES (\(version));")
-            let insertSession = try db.prepare(
+            let insertSession = try db.statement(
                 version == 3
                     ? "INSERT INTO sessions (dc_id, api_id, test_mode, auth_key, date, user_id, is_bot) VALUES (?, ?, ?, ?, ?, ?, ?)"
                     : "INSERT INTO sessions (dc_id, api_id, test_mode, auth_key, date, user_id, is_bot, server_address, port) "
@@ -295,19 +295,19 @@ enum PyrogramSQLiteFormat {
             }
             if let key = dc?.authKey {
                 try key.withUnsafeBytes { (raw) throws(VaultError) in
-                    try insertSession.bindBlob(raw, at: 4)
+                    try insertSession.bind(raw, at: 4)
                     try insertSession.run()
                 }
             } else {
                 try insertSession.run()
             }
 
-            let insertPeer = try db.prepare(
+            let insertPeer = try db.statement(
                 version == 3
                     ? "INSERT OR REPLACE INTO peers (id, access_hash, type, username, phone_number, last_update_on) VALUES (?, ?, ?, ?, ?, ?)"
                     : "INSERT OR REPLACE INTO peers (id, access_hash, type, phone_number, last_update_on) VALUES (?, ?, ?, ?, ?)"
             )
-            let insertUsername = version == 7 ? try db.prepare("INSERT INTO usernames (id, username) VALUES (?, ?)") : nil
+            let insertUsername = version == 7 ? try db.statement("INSERT INTO usernames (id, username) VALUES (?, ?)") : nil
             for peer in peers {
                 try insertPeer.bind(peer.id, at: 1)
                 try insertPeer.bind(peer.accessHash, at: 2)
@@ -329,7 +329,7 @@ enum PyrogramSQLiteFormat {
             }
 
             if version == 7, let state = session.updateState {
-                let insertState = try db.prepare("INSERT INTO update_state (id, pts, qts, date, seq) VALUES (?, ?, ?, ?, ?)")
+                let insertState = try db.statement("INSERT INTO update_state (id, pts, qts, date, seq) VALUES (?, ?, ?, ?, ?)")
                 try insertState.bind(0, at: 1)
                 try insertState.bind(Int64(state.pts), at: 2)
                 try insertState.bind(Int64(state.qts), at: 3)

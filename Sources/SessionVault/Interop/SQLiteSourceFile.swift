@@ -17,7 +17,7 @@ final class SQLiteSourceFile {
     static let magic: [UInt8] = Array("SQLite format 3".utf8) + [0]
 
     let path: String
-    let database: ForeignDatabase
+    let database: SQLiteConnection
     private var snapshotDirectory: String?
     private var snapshotFiles: [String] = []
 
@@ -40,13 +40,13 @@ final class SQLiteSourceFile {
                     try Self.copyFile(from: journal, to: copy + suffix)
                     snapshotFiles.append(copy + suffix)
                 }
-                database = try ForeignDatabase(path: copy, label: label, writable: true, library: library)
+                database = try SQLiteConnection(path: copy, library: library, role: .foreignSession(label: label))
             } catch {
                 Self.removeSnapshot(directory: directory, files: snapshotFiles + [copy + "-shm", copy + "-journal", copy + "-wal"])
                 throw error
             }
         } else {
-            database = try ForeignDatabase(path: path, label: label, writable: false, library: library)
+            database = try SQLiteConnection(path: path, library: library, role: .foreignSession(label: label), readOnly: true)
         }
     }
 
@@ -54,7 +54,7 @@ final class SQLiteSourceFile {
 
     /// Closes the database and shreds any private copy.
     func close() {
-        database.close()
+        try? database.close()
         if let snapshotDirectory {
             let files = snapshotFiles + snapshotFiles.map { $0 + "-shm" } + [snapshotDirectory + "/source.sqlite-journal", snapshotDirectory + "/source.sqlite-wal"]
             Self.removeSnapshot(directory: snapshotDirectory, files: files)

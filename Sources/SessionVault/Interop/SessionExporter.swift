@@ -91,13 +91,13 @@ public enum SessionExporter {
                 "\(format) schema \(version) cannot be written; choose \(allowed.map(String.init).joined(separator: " or "))"
             )
         }
-        let library = try ForeignDatabase.loadLibrary(path: options.sqliteLibraryPath)
+        let library = try SQLiteLibrary.loadForSessionFiles(path: options.sqliteLibraryPath)
         let temporary = FileSystem.directoryName(of: path) + "/.session-vault-export-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
         try FileSystem.createExclusive(temporary)
         var notes: [String] = []
         do throws(VaultError) {
-            let db = try ForeignDatabase(path: temporary, label: "export \(path)", writable: true, library: library)
-            defer { db.close() }
+            let db = try SQLiteConnection(path: temporary, library: library, role: .foreignSession(label: "export \(path)"))
+            defer { try? db.close() }
             let now = options.now ?? Int64(time(nil))
             switch format {
             case .telethon:
@@ -107,7 +107,7 @@ public enum SessionExporter {
             default:
                 notes = try PyrogramSQLiteFormat.write(session, peers: peers, version: version, apiID: options.apiID, to: db, now: now)
             }
-            db.close()
+            try db.close()
             try publish(temporary, as: path)
         } catch {
             for file in [temporary] + FileShredder.companionFiles(of: temporary) where access(file, F_OK) == 0 {

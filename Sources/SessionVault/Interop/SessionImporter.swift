@@ -122,7 +122,7 @@ public enum SessionImporter {
     }
 
     private static func readSQLite(_ path: String, format: SessionFormat?, sqliteLibraryPath: String?) throws(VaultError) -> ImportedSession {
-        let library = try ForeignDatabase.loadLibrary(path: sqliteLibraryPath)
+        let library = try SQLiteLibrary.loadForSessionFiles(path: sqliteLibraryPath)
         let source = try SQLiteSourceFile(path: path, label: "session file \(path)", library: library)
         defer { source.close() }
         let db = source.database
@@ -151,7 +151,7 @@ public enum SessionImporter {
     }
 
     /// Tells Telethon 1.x, Telethon v2 and Pyrogram/Kurigram files apart by tables and version.
-    static func identify(_ db: ForeignDatabase, path: String) throws(VaultError) -> SQLiteIdentity {
+    static func identify(_ db: SQLiteConnection, path: String) throws(VaultError) -> SQLiteIdentity {
         let tables = try db.tableNames()
         let tableSet = Set(tables)
         let seen = tables.isEmpty ? "a SQLite database with no tables" : "a SQLite file with tables \(tables.joined(separator: ", "))"
@@ -170,8 +170,8 @@ public enum SessionImporter {
             versionColumn = "number"
         }
         if let versionColumn {
-            try db.forEachRow("SELECT \(versionColumn) FROM version") { (row) throws(VaultError) in
-                if version == nil { version = try row.integer(0, name: "version.\(versionColumn)") }
+            try db.selectRows(from: "version", columns: [versionColumn]) { (row) throws(VaultError) in
+                if version == nil { version = try row.integer(versionColumn) }
             }
         }
         guard let version, let number = Int(exactly: version) else {

@@ -8,7 +8,7 @@
 /// Telethon reads `sessions` with `select *`, so an export creates its columns in Telethon's order.
 enum TelethonSQLiteFormat {
     /// Reads an open Telethon 1.x file of schema `version` (7 or 8).
-    static func read(_ db: ForeignDatabase, version: Int) throws(VaultError) -> ImportedSession {
+    static func read(_ db: SQLiteConnection, version: Int) throws(VaultError) -> ImportedSession {
         var notes: [String] = []
         var dataCenters: [DataCenter] = []
         var takeoutID: Int64?
@@ -126,7 +126,7 @@ enum TelethonSQLiteFormat {
         _ session: Session,
         peers: [Peer],
         version: Int,
-        to db: ForeignDatabase,
+        to db: SQLiteConnection,
         now: Int64
     ) throws(VaultError) -> [String] {
         guard version == 7 || version == 8 else {
@@ -172,7 +172,7 @@ enum TelethonSQLiteFormat {
                 insert into version values (\(version));
                 """
             )
-            let insertSession = try db.prepare(
+            let insertSession = try db.statement(
                 version == 8 ? "insert into sessions values (?, ?, ?, ?, ?, ?)" : "insert into sessions values (?, ?, ?, ?, ?)"
             )
             let dc = plan.dataCenter
@@ -182,10 +182,10 @@ enum TelethonSQLiteFormat {
             try insertSession.bind(session.takeoutID, at: 5)
             // No key is an empty blob, as Telethon writes it; the key bytes are bound without a copy.
             try withKeyBytes(dc?.authKey) { (key) throws(VaultError) in
-                try insertSession.bindBlob(key, at: 4)
+                try insertSession.bind(key, at: 4)
                 if version == 8 {
                     try withKeyBytes(dc?.temporaryAuthKey) { (temporary) throws(VaultError) in
-                        try insertSession.bindBlob(temporary, at: 6)
+                        try insertSession.bind(temporary, at: 6)
                         try insertSession.run()
                     }
                 } else {
@@ -196,7 +196,7 @@ enum TelethonSQLiteFormat {
                 notes.append("schema 7 has no tmp_auth_key column: the temporary key was not exported")
             }
 
-            let insertEntity = try db.prepare("insert or replace into entities values (?, ?, ?, ?, ?, ?)")
+            let insertEntity = try db.statement("insert or replace into entities values (?, ?, ?, ?, ?, ?)")
             if let user = session.user {
                 try insertEntity.bind(0, at: 1)
                 try insertEntity.bind(user.id, at: 2)
@@ -219,7 +219,7 @@ enum TelethonSQLiteFormat {
             }
 
             if let state = session.updateState {
-                let insertState = try db.prepare("insert or replace into update_state values (?, ?, ?, ?, ?)")
+                let insertState = try db.statement("insert or replace into update_state values (?, ?, ?, ?, ?)")
                 try insertState.bind(0, at: 1)
                 try insertState.bind(Int64(state.pts), at: 2)
                 try insertState.bind(Int64(state.qts), at: 3)

@@ -18,7 +18,7 @@ enum TelethonV2SQLiteFormat {
         """
 
     /// Reads an open Telethon v2 file.
-    static func read(_ db: ForeignDatabase) throws(VaultError) -> ImportedSession {
+    static func read(_ db: SQLiteConnection) throws(VaultError) -> ImportedSession {
         var dataCenters: [DataCenter] = []
         try db.selectRows(from: "datacenter", columns: ["id", "ipv4_addr", "ipv6_addr", "auth"], suffix: "ORDER BY id") {
             (row) throws(VaultError) in
@@ -73,11 +73,11 @@ enum TelethonV2SQLiteFormat {
     }
 
     /// Writes a Telethon v2 file into an empty database.
-    static func write(_ session: Session, peers: [Peer], to db: ForeignDatabase) throws(VaultError) -> [String] {
+    static func write(_ session: Session, peers: [Peer], to db: SQLiteConnection) throws(VaultError) -> [String] {
         var notes: [String] = []
         try db.transaction { () throws(VaultError) in
             try db.execute(schema + "\ninsert into version values (\(version));")
-            let insertDC = try db.prepare("insert into datacenter values (?, ?, ?, ?)")
+            let insertDC = try db.statement("insert into datacenter values (?, ?, ?, ?)")
             for dc in session.dataCenters.sorted(by: { $0.identity < $1.identity }) {
                 if dc.isMediaOnly {
                     notes.append("Telethon v2 keeps no media-only data centers: the media entry of DC \(dc.id) was not exported")
@@ -88,7 +88,7 @@ enum TelethonV2SQLiteFormat {
                 try insertDC.bind(dc.ipv6.map(IPAddressText.hostPort), at: 3)
                 if let key = dc.authKey {
                     try key.withUnsafeBytes { (raw) throws(VaultError) in
-                        try insertDC.bindBlob(raw, at: 4)
+                        try insertDC.bind(raw, at: 4)
                         try insertDC.run()
                     }
                 } else {
@@ -99,7 +99,7 @@ enum TelethonV2SQLiteFormat {
                 }
             }
             if let user = session.user {
-                let insertUser = try db.prepare("insert into user values (?, ?, ?, ?)")
+                let insertUser = try db.statement("insert into user values (?, ?, ?, ?)")
                 try insertUser.bind(user.id, at: 1)
                 try insertUser.bind(Int64(user.dataCenterID), at: 2)
                 try insertUser.bind(user.isBot ? 1 : 0, at: 3)
@@ -107,13 +107,13 @@ enum TelethonV2SQLiteFormat {
                 try insertUser.run()
             }
             if let state = session.updateState {
-                let insertState = try db.prepare("insert into state values (?, ?, ?, ?)")
+                let insertState = try db.statement("insert into state values (?, ?, ?, ?)")
                 try insertState.bind(Int64(state.pts), at: 1)
                 try insertState.bind(Int64(state.qts), at: 2)
                 try insertState.bind(state.date, at: 3)
                 try insertState.bind(Int64(state.seq), at: 4)
                 try insertState.run()
-                let insertChannel = try db.prepare("insert into channelstate values (?, ?)")
+                let insertChannel = try db.statement("insert into channelstate values (?, ?)")
                 for (channel, pts) in state.channels.sorted(by: { $0.key < $1.key }) {
                     try insertChannel.bind(channel, at: 1)
                     try insertChannel.bind(Int64(pts), at: 2)

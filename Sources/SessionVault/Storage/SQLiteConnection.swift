@@ -6,27 +6,58 @@ import Glibc
 import Darwin
 #endif
 
-/// One SQLite connection, used by one owner at a time (its ``SQLiteRecordStore``).
+/// One SQLite connection, used by one owner at a time: a vault's ``SQLiteRecordStore``, or the
+/// import or export of another library's session file (``SQLiteSourceFile``, ``SessionExporter``).
 ///
 /// Errors carry the extended result code, SQLite's message and the SQL text, never bound values.
+/// How they name the file, and which code "not a database" gets, depends on the connection's
+/// ``Role``: that mapping is ``error(code:message:sql:role:)``, the only one.
 final class SQLiteConnection {
+    /// What the connection's file is.
+    enum Role {
+        /// A vault: opened with `SQLITE_OPEN_NOFOLLOW` (never through a symbolic link), and a file
+        /// that is no SQLite database is ``VaultError/Code/notAVault``.
+        case vault
+        /// A session file of another library (Telethon, Pyrogram), opened to import or export it.
+        /// `label` names it in errors (`session file /x/bot.session`); it may be a symbolic link
+        /// (the user names it), and a file that is no SQLite database is
+        /// ``VaultError/Code/invalidArgument``, as ``SessionImporter`` documents for content that is
+        /// no supported session.
+        case foreignSession(label: String)
+
+        /// How errors name the file: `vault file`, or the foreign file's label.
+        var fileName: String {
+            switch self {
+            case .vault: "vault file"
+            case .foreignSession(let label): label
+            }
+        }
+    }
+
     let library: SQLiteLibrary
+    let role: Role
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
 
-    /// Opens `path` read-write. With `create`, the file may be created (the caller creates it 0600 first).
-    init(path: String, library: SQLiteLibrary) throws(VaultError) {
+    /// Opens an existing file at `path` (the caller creates a new one 0600 first).
+    /// - Parameters:
+    ///   - role: What the file is; see ``Role``.
+    ///   - readOnly: Opens with `SQLITE_OPEN_READONLY`, so that the file can never change (no
+    ///     rollback of a hot journal, no checkpoint of a WAL): how an import source is read.
+    init(path: String, library: SQLiteLibrary, role: Role = .vault, readOnly: Bool = false) throws(VaultError) {
         self.library = library
+        self.role = role
         var db: OpaquePointer?
-        let flags =
-            CSQLITE_OPEN_READWRITE | CSQLITE_OPEN_NOMUTEX | CSQLITE_OPEN_PRIVATECACHE | CSQLITE_OPEN_EXRESCODE
-            | CSQLITE_OPEN_NOFOLLOW
+        var flags =
+            (readOnly ? CSQLITE_OPEN_READONLY : CSQLITE_OPEN_READWRITE) | CSQLITE_OPEN_NOMUTEX
+            | CSQLITE_OPEN_PRIVATECACHE | CSQLITE_OPEN_EXRESCODE
+        if case .vault = role { flags |= CSQLITE_OPEN_NOFOLLOW }
         let status = path.withCString { library.api.open_v2($0, &db, Int32(flags), nil) }
         if status != CSQLITE_OK {
             let message = db.map { cString(library.api.errmsg($0)) } ?? cString(library.api.errstr(status))
             // Resources must be released whether or not the open succeeded.
             if let db { _ = library.api.close(db) }
-            throw Self.error(code: status, message: message, sql: nil)
+            throw Self.error(code: status, message: message, sql: nil, role: role)
         }
         handle = db
         _ = library.api.extended_result_codes(db, 1)
@@ -45,7 +76,7 @@ final class SQLiteConnection {
         let status = sql.withCString { library.api.exec(db, $0, nil, nil, &errorMessage) }
         if let errorMessage { library.api.free(errorMessage) }
         if status != CSQLITE_OK {
-            throw Self.error(code: library.api.extended_errcode(db), message: lastMessage, sql: sql)
+            throw error(code: library.api.extended_errcode(db), message: lastMessage, sql: sql)
         }
     }
 
@@ -59,7 +90,7 @@ final class SQLiteConnection {
         var raw: OpaquePointer?
         let status = sql.withCString { library.api.prepare_v2(db, $0, -1, &raw, nil) }
         guard status == CSQLITE_OK, let raw else {
-            throw Self.error(code: library.api.extended_errcode(db), message: lastMessage, sql: sql)
+            throw error(code: library.api.extended_errcode(db), message: lastMessage, sql: sql)
         }
         let statement = SQLiteStatement(raw, connection: self, sql: sql)
         statements[sql] = statement
@@ -95,6 +126,37 @@ final class SQLiteConnection {
         }
     }
 
+    /// Every row of `sql`, handed to `body` one at a time; the statement is reset afterwards.
+    func forEachRow(_ sql: String, _ body: (SQLiteStatement) throws(VaultError) -> Void) throws(VaultError) {
+        let statement = try statement(sql)
+        defer { statement.reset() }
+        while try statement.step() {
+            try body(statement)
+        }
+    }
+
+    /// The names of the tables (not indexes, views or SQLite's own tables), sorted.
+    func tableNames() throws(VaultError) -> [String] {
+        var names: [String] = []
+        try forEachRow("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") {
+            (row) throws(VaultError) in
+            if let name = row.text(0) { names.append(name) }
+        }
+        return names
+    }
+
+    /// The column names of `table`, in table order.
+    func columnNames(of table: String) throws(VaultError) -> [String] {
+        guard table.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            throw VaultError(.invalidArgument, "'\(table)' is not a plain table name")
+        }
+        var names: [String] = []
+        try forEachRow("PRAGMA table_info(\(table))") { (row) throws(VaultError) in
+            if let name = row.text(1) { names.append(name) }
+        }
+        return names
+    }
+
     /// Finalises every statement and closes the connection.
     func close() throws(VaultError) {
         guard let db = handle else { return }
@@ -102,7 +164,7 @@ final class SQLiteConnection {
         statements.removeAll()
         let status = library.api.close(db)
         guard status == CSQLITE_OK else {
-            throw Self.error(code: status, message: cString(library.api.errmsg(db)), sql: nil)
+            throw error(code: status, message: cString(library.api.errmsg(db)), sql: nil)
         }
         handle = nil
     }
@@ -131,20 +193,42 @@ final class SQLiteConnection {
         return handle
     }
 
-    /// Maps an extended result code to a ``VaultError``.
-    static func error(code: Int32, message: String, sql: String?) -> VaultError {
-        let primary = code & 0xFF
-        let suffix = sql.map { " (in \($0.prefix(80)))" } ?? ""
-        let text = "SQLite error \(code): \(message)\(suffix)"
-        switch primary {
-        case CSQLITE_NOTADB:
+    /// Maps an extended result code to a ``VaultError`` for this connection's file.
+    func error(code: Int32, message: String, sql: String?) -> VaultError {
+        Self.error(code: code, message: message, sql: sql, role: role)
+    }
+
+    /// Maps an extended result code to a ``VaultError`` that names a file of `role`: the one place
+    /// where SQLite's result codes become vault error codes.
+    static func error(code: Int32, message: String, sql: String?, role: Role) -> VaultError {
+        let suffix = sql.map { " (in \($0.split(separator: "\n").joined(separator: " ").prefix(80)))" } ?? ""
+        switch (code & 0xFF, role) {
+        case (CSQLITE_NOTADB, .vault):
             return VaultError(.notAVault, "the file is not a SQLite database", sqliteExtendedCode: code)
-        case CSQLITE_CORRUPT:
-            return VaultError(.corrupt, "the vault file is damaged: \(text)", sqliteExtendedCode: code)
-        case CSQLITE_BUSY, CSQLITE_LOCKED:
-            return VaultError(.inUse, "the vault is locked by another connection: \(text)", sqliteExtendedCode: code)
-        default:
-            return VaultError(.io, text, sqliteExtendedCode: code)
+        case (CSQLITE_NOTADB, .foreignSession(let label)):
+            return VaultError(.invalidArgument, "the \(label) is not a SQLite database", sqliteExtendedCode: code)
+        case (CSQLITE_CORRUPT, .vault):
+            return VaultError(.corrupt, "the vault file is damaged: SQLite error \(code): \(message)\(suffix)", sqliteExtendedCode: code)
+        case (CSQLITE_CORRUPT, .foreignSession(let label)):
+            return VaultError(.corrupt, "the \(label) is damaged or truncated (SQLite: \(message))\(suffix)", sqliteExtendedCode: code)
+        case (CSQLITE_BUSY, .vault), (CSQLITE_LOCKED, .vault):
+            return VaultError(
+                .inUse,
+                "the vault is locked by another connection: SQLite error \(code): \(message)\(suffix)",
+                sqliteExtendedCode: code
+            )
+        case (CSQLITE_BUSY, .foreignSession(let label)), (CSQLITE_LOCKED, .foreignSession(let label)):
+            return VaultError(
+                .inUse,
+                "the \(label) is locked by another process (stop the client that uses it first)",
+                sqliteExtendedCode: code
+            )
+        case (CSQLITE_CANTOPEN, .foreignSession(let label)):
+            return VaultError(.io, "cannot open the \(label) (SQLite: \(message))", sqliteExtendedCode: code)
+        case (_, .vault):
+            return VaultError(.io, "SQLite error \(code): \(message)\(suffix)", sqliteExtendedCode: code)
+        case (_, .foreignSession(let label)):
+            return VaultError(.io, "SQLite error \(code) on the \(label): \(message)\(suffix)", sqliteExtendedCode: code)
         }
     }
 }
