@@ -36,7 +36,7 @@ public enum SealedSessionString {
         let payloadKey = try self.payloadKey(dataKey: dataKey, header: header)
         let payload = try encodePayload(session)
         let sealed = payload.withUnsafeBytes { SecretBox.seal($0, key: payloadKey) }
-        return prefix + Base64URL.encode(header + sealed.nonce + sealed.ciphertext)
+        return prefix + (try GuardedBase64.encodeText(header + sealed.nonce + sealed.ciphertext, padding: .unpadded))
     }
 
     /// Opens a sealed string into a memory-only vault holding its session.
@@ -68,7 +68,7 @@ public enum SealedSessionString {
         guard trimmed.hasPrefix(prefix) else {
             throw VaultError(.invalidArgument, "not a sealed session string (it does not start with '\(prefix)')")
         }
-        guard let blob = Base64URL.decode(trimmed.dropFirst(prefix.count).utf8) else {
+        guard let blob = try GuardedBase64.decodeText(trimmed.dropFirst(prefix.count), padding: .unpadded) else {
             throw VaultError(.invalidArgument, "the sealed string is not valid unpadded base64url")
         }
         let headerCount = 2 + 8 + 8 + KeyDerivation.saltByteCount + SecretBox.nonceByteCount + KeyDerivation.wrappedKeyByteCount
