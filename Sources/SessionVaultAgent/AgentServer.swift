@@ -201,16 +201,7 @@ public struct AgentServer: ~Copyable {
     }
 
     private static func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += written
-        }
-        return true
+        (try? FileDescriptorIO.write(bytes, to: descriptor, failure: "cannot write answers")) != nil
     }
 
     private enum InputEvent {

@@ -204,50 +204,27 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileSystem.error(errno, "cannot read \(what) (\(path))") }
         defer { close(descriptor) }
-        let (buffer, total) = try readUpToLimit(descriptor, what: "\(what) (\(path))")
-        var length = total
+        let buffer = try readAll(descriptor, what: "\(what) (\(path))")
+        var length = buffer.count
         buffer.withUnsafeBytes { raw in
             if length > 0 && raw[length - 1] == 10 {
                 length -= 1
                 if length > 0 && raw[length - 1] == 13 { length -= 1 }
             }
         }
+        guard length < buffer.count else { return buffer }
         return try buffer.withUnsafeBytes { (raw) throws(VaultError) in
             try SecretBytes(copying: UnsafeRawBufferPointer(rebasing: raw[0..<length]))
         }
     }
 
     /// Reads an open descriptor to end of file into guarded memory: the exact bytes, nothing dropped.
+    /// - Throws: ``VaultError/Code/invalidArgument`` past ``maximumByteCount`` bytes.
     static func readAll(_ descriptor: Int32, what: String) throws(VaultError) -> SecretBytes {
-        let (buffer, total) = try readUpToLimit(descriptor, what: what)
-        return try buffer.withUnsafeBytes { (raw) throws(VaultError) in
-            try SecretBytes(copying: UnsafeRawBufferPointer(rebasing: raw[0..<total]))
-        }
-    }
-
-    /// Reads at most ``maximumByteCount`` bytes until end of file into a guarded buffer.
-    private static func readUpToLimit(_ descriptor: Int32, what: String) throws(VaultError) -> (SecretBytes, Int) {
-        let buffer = try SecretBytes(count: maximumByteCount + 1)
-        var total = 0
-        while total <= maximumByteCount {
-            let count = buffer.withUnsafeMutableBytes { raw in
-                readBytes(descriptor, raw.baseAddress! + total, raw.count - total)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileSystem.error(errno, "cannot read \(what)")
-            }
-            if count == 0 { break }
-            total += count
-        }
-        guard total <= maximumByteCount else {
+        let (bytes, isTruncated) = try FileDescriptorIO.readSecret(from: descriptor, limit: maximumByteCount, failure: "cannot read \(what)")
+        guard !isTruncated else {
             throw VaultError(.invalidArgument, "\(what) is larger than \(maximumByteCount) bytes")
         }
-        return (buffer, total)
+        return bytes
     }
-}
-
-/// `read(2)`, named apart from `PassphraseSource.read(_:confirm:)`.
-private func readBytes(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    read(descriptor, buffer, count)
 }

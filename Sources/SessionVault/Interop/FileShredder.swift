@@ -58,24 +58,24 @@ public enum FileShredder {
             throw FileSystem.error(code, "cannot inspect \(path)")
         }
         let size = Int(info.st_size)
-        var block = [UInt8](repeating: 0, count: 64 * 1024)
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 1)
+        defer { block.deallocate() }
         for pass in 0..<2 {
             var offset = 0
             while offset < size {
-                let length = min(block.count, size - offset)
+                let chunk = UnsafeMutableRawBufferPointer(rebasing: block[0..<min(block.count, size - offset)])
                 if pass == 0 {
-                    block.withUnsafeMutableBytes { Sodium.randomBytes(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<length])) }
+                    Sodium.randomBytes(into: chunk)
                 } else {
-                    _ = block.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+                    chunk.initializeMemory(as: UInt8.self, repeating: 0)
                 }
-                let written = block.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, length, off_t(offset)) }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    let code = errno
+                do throws(VaultError) {
+                    try FileDescriptorIO.write(UnsafeRawBufferPointer(chunk), to: descriptor, at: offset, failure: "cannot overwrite \(path)")
+                } catch {
                     closeDescriptor(descriptor)
-                    throw FileSystem.error(code, "cannot overwrite \(path)")
+                    throw error
                 }
-                offset += written
+                offset += chunk.count
             }
             guard fsync(descriptor) == 0 else {
                 let code = errno

@@ -130,24 +130,16 @@ final class SQLiteSourceFile {
         let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard output >= 0 else { throw FileSystem.error(errno, "cannot create \(destination)") }
         defer { closeDescriptor(output) }
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        defer { _ = buffer.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 1)
+        defer {
+            buffer.initializeMemory(as: UInt8.self, repeating: 0)
+            buffer.deallocate()
+        }
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileSystem.error(errno, "cannot read \(source)")
-            }
+            let count = try FileDescriptorIO.read(from: input, into: buffer, failure: "cannot read \(source)")
             if count == 0 { break }
-            var written = 0
-            while written < count {
-                let result = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, count - written) }
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw FileSystem.error(errno, "cannot write \(destination)")
-                }
-                written += result
-            }
+            try FileDescriptorIO.write(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), to: output, failure: "cannot write \(destination)")
+            if count < buffer.count { break }
         }
     }
 
@@ -159,7 +151,3 @@ final class SQLiteSourceFile {
     }
 }
 
-/// `close(2)`, named apart from ``SQLiteSourceFile/close()``.
-func closeDescriptor(_ descriptor: Int32) {
-    _ = close(descriptor)
-}

@@ -1,11 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Reads a small input (a session string in a file or on standard input) with `read(2)` straight
-/// into guarded memory: the bytes never pass through a `String`, `[UInt8]` or `Data`.
+/// into guarded memory (``FileDescriptorIO/readSecret(from:limit:failure:)``): the bytes never pass through a `String`, `[UInt8]` or `Data`.
 enum SecretInput {
     /// The most a session string input may hold; real strings are under 400 characters.
     static let maximumByteCount = 16 * 1024
@@ -13,26 +7,8 @@ enum SecretInput {
     /// Reads everything from `descriptor` up to ``maximumByteCount``.
     /// - Returns: the bytes, and whether more followed (the input was too long).
     static func readAll(from descriptor: Int32, what: String) throws(VaultError) -> (bytes: SecretBytes, truncated: Bool) {
-        let buffer = try SecretBytes(count: maximumByteCount + 1)
-        var total = 0
-        while total <= maximumByteCount {
-            let count = buffer.withUnsafeMutableBytes { raw in
-                systemRead(descriptor, raw.baseAddress! + total, raw.count - total)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw VaultError(.io, "cannot read \(what): \(String(cString: strerror(errno)))", errno: errno)
-            }
-            if count == 0 { break }
-            total += count
-        }
-        let truncated = total > maximumByteCount
-        let length = min(total, maximumByteCount)
-        let bytes = try buffer.withUnsafeBytes { (raw) throws(VaultError) in
-            try SecretBytes(copying: UnsafeRawBufferPointer(rebasing: raw[0..<length]))
-        }
-        buffer.wipe()
-        return (bytes, truncated)
+        let (bytes, isTruncated) = try FileDescriptorIO.readSecret(from: descriptor, limit: maximumByteCount, failure: "cannot read \(what)")
+        return (bytes, isTruncated)
     }
 
     /// The range of `bytes` without leading and trailing ASCII whitespace.
@@ -46,7 +22,3 @@ enum SecretInput {
     }
 }
 
-/// `read(2)`, named apart from the static methods above.
-private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    read(descriptor, buffer, count)
-}

@@ -78,7 +78,9 @@ public enum SessionExporter {
         if !format.isSQLite {
             let (text, report) = try string(session, format: format, options: options)
             try writeNewFile(path) { (descriptor) throws(VaultError) in
-                try text.withUnsafeBytes { (raw) throws(VaultError) in try writeAll(raw, to: descriptor, path: path) }
+                try text.withUnsafeBytes { (raw) throws(VaultError) in
+                    try FileDescriptorIO.write(raw, to: descriptor, failure: "cannot write \(path)")
+                }
             }
             text.wipe()
             return report
@@ -157,24 +159,4 @@ public enum SessionExporter {
         }
         FileSystem.syncDirectory(of: path)
     }
-
-    /// Writes every byte, retrying on `EINTR` and short writes.
-    static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String) throws(VaultError) {
-        guard var base = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let written = systemWrite(descriptor, base, remaining)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw FileSystem.error(errno, "cannot write \(path)")
-            }
-            remaining -= written
-            base += written
-        }
-    }
-}
-
-/// `write(2)`, named apart from ``SessionExporter/write(_:peers:format:to:options:)``.
-private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    write(descriptor, buffer, count)
 }
