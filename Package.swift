@@ -42,6 +42,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The operator tools of the `session-vault` command: the audit of `verify` (with its git and
+        // plaintext checks), the summary of `show`, `soak` and its digests, `demo`. Not a product:
+        // nothing a bot needs, so the core library does not carry them.
+        .target(
+            name: "SessionVaultOperations",
+            dependencies: ["SessionVault"]
+        ),
         // The `session-vault serve` agent: the protocol of docs/AGENT.md over standard input and
         // output, for programs in other languages (python/). Answers and requests stay in guarded memory.
         .target(
@@ -59,13 +66,14 @@ let package = Package(
                 "SessionVault",
                 "SessionVaultAgent",
                 "SessionVaultBenchmarks",
+                "SessionVaultOperations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "SessionVaultTests",
-            dependencies: ["SessionVault", "CSodium"]
+            dependencies: ["SessionVault", "SessionVaultOperations", "CSodium"]
         ),
         .testTarget(
             name: "SessionVaultCLITests",
@@ -94,7 +102,7 @@ let package = Package(
         // runs the long crash harness); they spawn the built `session-vault` binary.
         .testTarget(
             name: "SessionVaultReliabilityTests",
-            dependencies: ["session-vault", "SessionVault", "CPowerLossVFS"]
+            dependencies: ["session-vault", "SessionVault", "SessionVaultOperations", "CPowerLossVFS"]
         ),
     ]
 )

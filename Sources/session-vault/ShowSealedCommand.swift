@@ -1,5 +1,6 @@
 import ArgumentParser
 import SessionVault
+import SessionVaultOperations
 
 /// `session-vault show-sealed FILE|-`: the redacted view of a sealed string's session.
 struct ShowSealedCommand: AsyncParsableCommand {

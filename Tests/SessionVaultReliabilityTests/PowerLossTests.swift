@@ -2,6 +2,7 @@ import CPowerLossVFS
 import Foundation
 import Testing
 @_spi(Testing) @testable import SessionVault
+import SessionVaultOperations
 
 /// Power loss is not a kill: a killed process's writes are already in the operating system's cache
 /// and reach the disk anyway, while a power cut loses every write that was not synced. These tests

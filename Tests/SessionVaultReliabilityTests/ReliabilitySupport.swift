@@ -1,5 +1,6 @@
 import Foundation
 @_spi(Testing) @testable import SessionVault
+import SessionVaultOperations
 
 #if canImport(Glibc)
 import Glibc

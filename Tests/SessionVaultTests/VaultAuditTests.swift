@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @_spi(Testing) @testable import SessionVault
+@testable import SessionVaultOperations
 
 /// The audit behind `session-vault verify` as library API, and the redacted summary behind `show`.
 @Suite("Vault audit and summary")

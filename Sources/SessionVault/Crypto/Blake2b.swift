@@ -1,9 +1,9 @@
 internal import CSodium
 
 /// Keyed BLAKE2b (`crypto_generichash`) over several parts, the one hash of the vault's key schedule.
-enum Blake2b {
+package enum Blake2b {
     /// Writes BLAKE2b-`output.count`(key, parts…) into `output`. `output.count` must be 16…64 and the key 16…64 bytes.
-    static func hash(
+    package static func hash(
         into output: UnsafeMutableRawBufferPointer,
         key: UnsafeRawBufferPointer,
         parts: [UnsafeRawBufferPointer]

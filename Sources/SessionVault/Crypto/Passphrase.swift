@@ -9,7 +9,7 @@
 /// change the passphrase.
 public struct Passphrase: Sendable, CustomStringConvertible {
     /// Owned by this passphrase alone and never mutated after `init`.
-    let secret: SecretBytes
+    package let secret: SecretBytes
 
     /// Copies guarded bytes into a new guarded buffer that the passphrase owns.
     ///
@@ -21,7 +21,7 @@ public struct Passphrase: Sendable, CustomStringConvertible {
     }
 
     /// Takes a buffer that nothing else references (freshly read or copied by the library).
-    init(owning secret: SecretBytes) throws(VaultError) {
+    package init(owning secret: SecretBytes) throws(VaultError) {
         guard secret.count > 0 else {
             throw VaultError(.invalidArgument, "the passphrase is empty")
         }

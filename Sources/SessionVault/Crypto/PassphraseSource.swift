@@ -186,7 +186,7 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Copies the variable into guarded memory, overwrites the original bytes, and unsets it.
-    static func takeEnvironmentVariable(_ name: String) throws(VaultError) -> SecretBytes {
+    package static func takeEnvironmentVariable(_ name: String) throws(VaultError) -> SecretBytes {
         guard let value = getenv(name) else { throw VaultError(.invalidArgument, "\(name) is not set") }
         let length = strlen(value)
         guard length <= maximumByteCount else {

@@ -45,12 +45,14 @@ public struct DataCenter: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The identity under which the vault stores this entry.
-    var identity: Identity { Identity(id: id, isMediaOnly: isMediaOnly) }
+    package var identity: Identity { Identity(id: id, isMediaOnly: isMediaOnly) }
 
-    struct Identity: Hashable, Comparable {
+    /// A data center's key in the vault: its id and whether it is the media-only variant, ordered
+    /// by id, the main entry first.
+    package struct Identity: Hashable, Comparable {
         var id: Int32
         var isMediaOnly: Bool
-        static func < (lhs: Identity, rhs: Identity) -> Bool {
+        package static func < (lhs: Identity, rhs: Identity) -> Bool {
             (lhs.id, lhs.isMediaOnly ? 1 : 0) < (rhs.id, rhs.isMediaOnly ? 1 : 0)
         }
     }

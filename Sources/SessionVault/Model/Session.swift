@@ -64,7 +64,7 @@ public struct Session: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// True when nothing at all is stored.
-    var isEmpty: Bool {
+    package var isEmpty: Bool {
         dataCenters.isEmpty && user == nil && updateState == nil && apiID == nil && !isTestMode && takeoutID == nil
     }
 }

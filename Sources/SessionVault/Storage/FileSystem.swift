@@ -1,13 +1,13 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #elseif canImport(Darwin)
-import Darwin
+package import Darwin
 #endif
 
 /// Small POSIX helpers for the file backend: modes, existence, removal, errno mapping.
-enum FileSystem {
+package enum FileSystem {
     /// A ``VaultError`` for a failed system call, with a readable reason and the errno.
-    static func error(_ code: Int32, _ context: String) -> VaultError {
+    package static func error(_ code: Int32, _ context: String) -> VaultError {
         let reason = String(cString: strerror(code))
         switch code {
         case ENOENT:
@@ -20,7 +20,7 @@ enum FileSystem {
     }
 
     /// File status, or nil when the path does not exist. Symbolic links are not followed.
-    static func status(_ path: String) throws(VaultError) -> stat? {
+    package static func status(_ path: String) throws(VaultError) -> stat? {
         var info = stat()
         if lstat(path, &info) == 0 { return info }
         if errno == ENOENT { return nil }
@@ -31,7 +31,7 @@ enum FileSystem {
     static func isDirectory(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFDIR }
 
     /// Permission bits, e.g. `0o600`.
-    static func permissions(_ info: stat) -> UInt32 { UInt32(info.st_mode) & 0o7777 }
+    package static func permissions(_ info: stat) -> UInt32 { UInt32(info.st_mode) & 0o7777 }
 
     /// Creates an empty file with mode 0600, failing if anything exists at `path`.
     static func createExclusive(_ path: String) throws(VaultError) {
@@ -42,7 +42,7 @@ enum FileSystem {
     }
 
     /// Reads up to `count` bytes from the start of a file.
-    static func readPrefix(_ path: String, count: Int) throws(VaultError) -> [UInt8] {
+    package static func readPrefix(_ path: String, count: Int) throws(VaultError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { throw error(errno, "cannot read \(path)") }
         defer { close(descriptor) }
@@ -53,7 +53,7 @@ enum FileSystem {
     }
 
     /// Removes a file if it exists (errors other than ENOENT are ignored).
-    static func removeIfPresent(_ path: String) {
+    package static func removeIfPresent(_ path: String) {
         unlink(path)
     }
 
@@ -67,7 +67,7 @@ enum FileSystem {
     }
 
     /// The directory part of a path (`.` when there is none).
-    static func directoryName(of path: String) -> String {
+    package static func directoryName(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let directory = String(path[..<slash])
         return directory.isEmpty ? "/" : directory

@@ -85,7 +85,7 @@ struct SQLiteLibrary: @unchecked Sendable {
 }
 
 /// A Swift string from a C string SQLite returned (empty for NULL).
-func cString(_ pointer: UnsafePointer<CChar>?) -> String {
+package func cString(_ pointer: UnsafePointer<CChar>?) -> String {
     guard let pointer else { return "" }
     return String(decoding: UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)), as: UTF8.self)
 }

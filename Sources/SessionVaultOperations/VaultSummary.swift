@@ -1,3 +1,5 @@
+public import SessionVault
+
 /// A redacted view of an open vault: what `session-vault show` prints.
 ///
 /// It holds no secret: data centers appear with their endpoints and Telegram's public

@@ -1,3 +1,5 @@
+public import SessionVault
+
 /// What one `session-vault soak` run did: transactions by operation, time, rate, and the failure
 /// that stopped it, if any.
 public struct SoakSummary: Sendable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+public import SessionVault
+
 /// The workload behind `session-vault soak`: a vault written the way a busy Telegram client writes
 /// it, one durable transaction after another, each reported before and after it commits.
 ///

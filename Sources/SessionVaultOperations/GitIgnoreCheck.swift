@@ -1,3 +1,5 @@
+import SessionVault
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

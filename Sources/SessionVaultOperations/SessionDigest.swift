@@ -1,3 +1,5 @@
+public import SessionVault
+
 /// A short digest of everything a ``Session`` holds, for checking that two states are the same
 /// without printing either.
 ///

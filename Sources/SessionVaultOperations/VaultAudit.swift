@@ -1,3 +1,5 @@
+public import SessionVault
+
 /// The audit behind `session-vault verify`: a list of findings, each with a severity and a stable code.
 ///
 /// ```swift
@@ -223,7 +225,7 @@ public struct VaultAudit: Sendable, Hashable, Codable {
         findings.append(gitFinding(path))
 
         // 6. Plaintext on disk.
-        let leaks = try await vault.scanFilesForSecrets(passphrase: passphrase)
+        let leaks = try await PlaintextScan.scan(vault, passphrase: passphrase)
         if leaks.isEmpty {
             findings.append(
                 Finding(

@@ -1,3 +1,5 @@
+public import SessionVault
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -51,6 +53,34 @@ public enum PlaintextScan {
             }
         }
         return findings
+    }
+
+    /// Searches the raw bytes of an open vault's files (``SessionVault/databaseFiles``) for anything
+    /// that must never be there in plaintext: the session's secrets and identifiers (``scan(files:session:)``),
+    /// every 8-byte window of the data key, and the passphrase when one is given and at least 6 bytes
+    /// long (shorter ones would match random ciphertext by chance). No other operation runs on the
+    /// vault meanwhile.
+    ///
+    /// The search runs from guarded memory with `memcmp`; nothing secret is copied.
+    /// - Returns: Descriptions of what was found, never the secret itself; empty when clean.
+    static func scan(_ vault: SessionVault, passphrase: Passphrase?) async throws(VaultError) -> [String] {
+        let files = vault.databaseFiles
+        return try await vault.withSessionAndDataKey { (session, dataKey) throws(VaultError) -> [String] in
+            var findings = try scan(files: files, session: session)
+            for file in files {
+                guard let bytes = try readAll(file) else { continue }
+                bytes.withUnsafeBytes { haystack in
+                    let dataKeyHit = dataKey.withUnsafeBytes { key in
+                        (0...(key.count - 8)).first { contains(haystack, UnsafeRawBufferPointer(rebasing: key[$0..<($0 + 8)])) }
+                    }
+                    if let dataKeyHit { findings.append("data key (bytes \(dataKeyHit)-\(dataKeyHit + 7)) in \(file)") }
+                    if let passphrase, passphrase.byteCount >= 6, passphrase.secret.withUnsafeBytes({ contains(haystack, $0) }) {
+                        findings.append("passphrase in \(file)")
+                    }
+                }
+            }
+            return findings
+        }
     }
 
     /// Whether `needle` occurs in `haystack` (memchr for the first byte, then memcmp).
