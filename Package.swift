@@ -58,7 +58,7 @@ let package = Package(
         // What `session-vault bench` measures, including the identity-transform baseline.
         .target(
             name: "SessionVaultBenchmarks",
-            dependencies: ["SessionVault", "CSodium"]
+            dependencies: ["SessionVault", "SessionVaultOperations", "CSodium"]
         ),
         .executableTarget(
             name: "session-vault",

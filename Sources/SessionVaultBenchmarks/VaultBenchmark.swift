@@ -1,6 +1,7 @@
 import Foundation
 internal import CSodium
 @_spi(Benchmark) import SessionVault
+import SessionVaultOperations
 
 /// `session-vault bench`: every figure of `BENCHMARKS.md`, measured in one run on one directory.
 ///
@@ -279,17 +280,14 @@ public struct VaultBenchmark: Sendable {
         return peers
     }
 
-    /// A synthetic session: `dataCenters` DCs with random keys, a user, update state and `channels` channels.
+    /// A synthetic session: DCs 1 … `dataCenters` with random keys, a user, update state and `channels` channels.
     static func session(dataCenters: Int, channels: Int) throws -> Session {
-        var states: [Int64: Int32] = [:]
-        states.reserveCapacity(channels)
-        for i in 0..<channels { states[1_000_000_000_000 + Int64(i)] = Int32(i % 100_000) }
-        return Session(
-            dataCenters: try (1...max(1, dataCenters)).map {
-                DataCenter(id: Int32($0), ipv4: Endpoint(host: "149.154.167.\(40 + $0)", port: 443), authKey: try AuthKey.random())
-            },
+        try SyntheticSession.make(
+            dataCenters: Array(1...Int32(max(1, dataCenters))),
+            channels: channels,
+            pts: { Int32($0 % 100_000) },
             user: LoggedInUser(id: 5_000_000_001, dataCenterID: 2, isBot: true, username: "bench_bot"),
-            updateState: UpdateState(pts: 1, qts: 1, date: 1_764_000_000, seq: 1, channels: states)
+            apiID: nil
         )
     }
 }

@@ -136,21 +136,10 @@ public struct VaultDemo: Sendable {
 
     /// A session with 3 data centers and random keys, a user, update state and `channels` channels.
     static func syntheticSession(channels: Int) throws(VaultError) -> Session {
-        var states: [Int64: Int32] = [:]
-        for i in 0..<channels { states[1_000_000_000_000 + Int64(i) * 7919] = Int32(100 + i) }
-        return Session(
-            dataCenters: [
-                DataCenter(id: 1, ipv4: Endpoint(host: "149.154.175.53", port: 443), authKey: try AuthKey.random()),
-                DataCenter(
-                    id: 2,
-                    ipv4: Endpoint(host: "149.154.167.51", port: 443),
-                    ipv6: Endpoint(host: "2001:67c:4e8:f002::a", port: 443),
-                    authKey: try AuthKey.random()
-                ),
-                DataCenter(id: 4, ipv4: Endpoint(host: "149.154.167.91", port: 443), authKey: try AuthKey.random()),
-            ],
+        try SyntheticSession.make(
+            channels: channels,
+            pts: { Int32(100 + $0) },
             user: LoggedInUser(id: 6_012_345_678, dataCenterID: 2, isBot: true, username: "sessionvault_demo_bot"),
-            updateState: UpdateState(pts: 1, qts: 0, date: 1_764_000_000, seq: 1, channels: states),
             apiID: 123_456
         )
     }

@@ -246,7 +246,7 @@ public struct VaultSoak: Sendable {
                 try await vault.saveUpdateState(pts: update.pts, qts: update.qts, date: update.date, seq: update.seq)
             }
             if chance(channelEvery) && channelCount > 0 && mayStart() {
-                let channel = Self.channelID(Int(random.next() % UInt64(channelCount)))
+                let channel = SyntheticSession.channelID(Int(random.next() % UInt64(channelCount)))
                 try await transaction(.channel) { session in
                     var update = session.updateState ?? UpdateState(pts: 0, qts: 0, date: 0, seq: 0)
                     update.channels[channel] = (update.channels[channel] ?? 0) &+ 1
@@ -281,26 +281,12 @@ public struct VaultSoak: Sendable {
         }
     }
 
-    /// The channel id of the synthetic channel number `index`.
-    static func channelID(_ index: Int) -> Int64 { 1_000_000_000_000 + Int64(index) * 7_919 }
-
-    /// Three data centers with random auth keys, the marker user, an update state, `channels` channels.
+    /// Three data centers with random auth keys, the marker user, an update state, `channels` channels at pts 1.
     static func syntheticSession(channels: Int) throws(VaultError) -> Session {
-        var states: [Int64: Int32] = [:]
-        for index in 0..<channels { states[channelID(index)] = 1 }
-        return Session(
-            dataCenters: [
-                DataCenter(id: 1, ipv4: Endpoint(host: "149.154.175.53", port: 443), authKey: try AuthKey.random()),
-                DataCenter(
-                    id: 2,
-                    ipv4: Endpoint(host: "149.154.167.51", port: 443),
-                    ipv6: Endpoint(host: "2001:67c:4e8:f002::a", port: 443),
-                    authKey: try AuthKey.random()
-                ),
-                DataCenter(id: 4, ipv4: Endpoint(host: "149.154.167.91", port: 443), authKey: try AuthKey.random()),
-            ],
+        try SyntheticSession.make(
+            channels: channels,
+            pts: { _ in 1 },
             user: LoggedInUser(id: 6_012_345_999, dataCenterID: 2, isBot: true, username: markerUsername),
-            updateState: UpdateState(pts: 1, qts: 0, date: 1_764_000_000, seq: 1, channels: states),
             apiID: 1
         )
     }

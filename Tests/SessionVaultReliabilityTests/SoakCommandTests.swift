@@ -77,7 +77,7 @@ struct SoakCommandTests {
         changed.updateState!.pts += 1
         variants.append(changed)
         changed = base
-        changed.updateState!.channels[VaultSoak.channelID(2)]! += 1
+        changed.updateState!.channels[SyntheticSession.channelID(2)]! += 1
         variants.append(changed)
         changed = base
         changed.dataCenters[1].authKey = try AuthKey.random()
