@@ -71,13 +71,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What the four test targets share: temporary directories, file and byte inspection, guarded
+        // copies of test bytes, raw access to a vault's database, finding the built executables.
+        .target(
+            name: "SessionVaultTestSupport",
+            dependencies: ["SessionVault", "CSodium"],
+            path: "Tests/SessionVaultTestSupport"
+        ),
         .testTarget(
             name: "SessionVaultTests",
-            dependencies: ["SessionVault", "SessionVaultOperations", "CSodium"]
+            dependencies: ["SessionVault", "SessionVaultOperations", "SessionVaultTestSupport", "CSodium"]
         ),
         .testTarget(
             name: "SessionVaultCLITests",
-            dependencies: ["session-vault", "SessionVault"]
+            dependencies: ["session-vault", "SessionVault", "SessionVaultTestSupport"]
         ),
         // The fixture generator (`make fixtures`, Fixtures/README.md): a development tool, not a
         // product. It installs a deterministic libsodium random source in its own process, so
@@ -89,7 +96,7 @@ let package = Package(
         // `make fixtures-check`: the manifest, the known-answer vaults, the tamper corpus, the vectors.
         .testTarget(
             name: "SessionVaultFixtureTests",
-            dependencies: ["SessionVault", "CSodium", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SessionVault", "SessionVaultTestSupport", "CSodium", .product(name: "Logging", package: "swift-log")]
         ),
         // Test support for the reliability tests: a SQLite VFS shim that loses power on demand
         // (buffers writes until a sync, then drops what was not synced). Found through dlsym on the
@@ -102,7 +109,7 @@ let package = Package(
         // runs the long crash harness); they spawn the built `session-vault` binary.
         .testTarget(
             name: "SessionVaultReliabilityTests",
-            dependencies: ["session-vault", "SessionVault", "SessionVaultOperations", "CPowerLossVFS"]
+            dependencies: ["session-vault", "SessionVault", "SessionVaultOperations", "SessionVaultTestSupport", "CPowerLossVFS"]
         ),
     ]
 )

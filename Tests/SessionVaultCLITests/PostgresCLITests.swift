@@ -2,6 +2,7 @@
 import Foundation
 import Testing
 @testable import SessionVault
+import SessionVaultTestSupport
 
 /// `session-vault` against the PostgreSQL cluster `make test` starts (scripts/with-postgres.sh):
 /// locations on the command line, two processes contending, and copying between SQLite and PostgreSQL.

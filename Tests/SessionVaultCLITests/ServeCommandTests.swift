@@ -5,6 +5,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import SessionVaultTestSupport
 #endif
 
 /// `session-vault serve`: the protocol of docs/AGENT.md, spoken to the built binary.
@@ -378,7 +379,7 @@ final class AgentHarness: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        var env = CLI.baseEnvironment()
+        var env = minimalChildEnvironment()
         for (name, value) in environment { env[name] = value }
         process.environment = env
         self.environment = env

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SessionVault
+import SessionVaultTestSupport
 
 /// `session-vault verify`: each check, its severity, and the exit status.
 @Suite("verify")

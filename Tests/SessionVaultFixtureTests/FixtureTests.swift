@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @_spi(Testing) @testable import SessionVault
+import SessionVaultTestSupport
 
 /// `Fixtures/manifest.json` against the files and against the library: every hash, every outcome,
 /// every error code and every decrypted byte (`make fixtures-check`).

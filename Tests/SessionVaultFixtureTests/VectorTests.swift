@@ -2,6 +2,7 @@ import CSodium
 import Foundation
 import Testing
 @_spi(Testing) @testable import SessionVault
+import SessionVaultTestSupport
 
 /// Every sealing-layer vector of `Fixtures/vectors/`, re-derived with the library's code (and, where
 /// a key is private to the library, checked through what the library computes with it).

@@ -5,6 +5,7 @@ import SessionVaultOperations
 
 #if canImport(Glibc)
 import Glibc
+import SessionVaultTestSupport
 #endif
 
 /// What happens when the file system says no: a file-size limit (`RLIMIT_FSIZE` through util-linux

@@ -5,6 +5,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import SessionVaultTestSupport
 #endif
 
 /// `session-vault soak` itself: its output is what the harness relies on, and it must never touch a

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @_spi(Testing) @testable import SessionVault
+import SessionVaultTestSupport
 
 /// Where an outside decoder written from `docs/FORMAT.md` alone found the document and the reader
 /// apart: the page-size check of §7 step 1, an empty `-wal`, and the line ending a passphrase file
@@ -13,7 +14,7 @@ struct FormatAgreementTests {
         try await vault.save(try sampleSession())
         let path = try #require(vault.path)
         try await vault.close()
-        try #require(readFile(path + "-wal").isEmpty, "a closed vault has no pending WAL")
+        try #require(fileBytes(path + "-wal").isEmpty, "a closed vault has no pending WAL")
         unlink(path + "-wal")
         unlink(path + "-shm")
         return path
@@ -40,7 +41,7 @@ struct FormatAgreementTests {
     func aPageSizeThatIsNoPowerOfTwoIsNotAVaultBeforeTheLengthCheck(rawPageSize: Int) async throws {
         try await withTemporaryDirectory { directory in
             let path = try await makeVault(in: directory)
-            var bytes = readFile(path)
+            var bytes = fileBytes(path)
             #expect(bytes[16] == 0x10 && bytes[17] == 0x00, "the vault uses 4096-byte pages")
             try #require(bytes[24..<28] == bytes[92..<96], "the header's page count is valid, so the length check would apply")
             if rawPageSize > 4096 {
@@ -62,7 +63,7 @@ struct FormatAgreementTests {
     @Test func aVaultCutByOneByteIsCorruptWithOrWithoutAnEmptyWAL() async throws {
         try await withTemporaryDirectory { directory in
             let path = try await makeVault(in: directory)
-            let original = readFile(path)
+            let original = fileBytes(path)
             try #require(original[24..<28] == original[92..<96])
             try #require(original.count == 4096 * Self.bigEndian32(original, at: 28))
 
@@ -72,14 +73,14 @@ struct FormatAgreementTests {
             try await intact.close()
             unlink(path + "-wal")
             unlink(path + "-shm")
-            #expect(readFile(path) == original)
+            #expect(fileBytes(path) == original)
 
             try Data(original.dropLast()).write(to: URL(fileURLWithPath: path))
             await expectOpenFails(path, code: .corrupt)
             #expect(!fileExists(path + "-wal"))
             _ = FileManager.default.createFile(atPath: path + "-wal", contents: Data(), attributes: [.posixPermissions: 0o600])
             await expectOpenFails(path, code: .corrupt)
-            #expect(readFile(path).count == original.count - 1, "a refused open does not touch the file")
+            #expect(fileBytes(path).count == original.count - 1, "a refused open does not touch the file")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @_spi(Testing) @testable import SessionVault
+import SessionVaultTestSupport
 
 /// Whether the pinned Python libraries are installed (`make interop-venvs`, or generate.py).
 enum RealLibraries {

@@ -1,7 +1,7 @@
-import CSodium
 import Foundation
 import Testing
 @_spi(Testing) @testable import SessionVault
+import SessionVaultTestSupport
 
 /// The interop fixtures made by the real Telethon / Pyrogram / Kurigram (Fixtures/interop/), their
 /// manifest, and helpers shared by the Interop*Tests suites.
@@ -44,13 +44,9 @@ enum InteropFixtures {
     }
 }
 
-/// SHA-256 (libsodium `crypto_hash_sha256`) of an auth key, as lowercase hex.
+/// SHA-256 of an auth key, as lowercase hex.
 func sha256Hex(_ key: AuthKey) -> String {
-    var digest = [UInt8](repeating: 0, count: 32)
-    key.withUnsafeBytes { raw in
-        _ = crypto_hash_sha256(&digest, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(raw.count))
-    }
-    return digest.map { String(format: "%02x", $0) }.joined()
+    key.withUnsafeBytes { hex(sha256($0)) }
 }
 
 /// JSON numbers as Int64 (NSNumber bridging).
@@ -60,11 +56,6 @@ func int64(_ value: Any?) -> Int64? {
 }
 
 func isNull(_ value: Any?) -> Bool { value == nil || value is NSNull }
-
-/// A guarded copy of some text (for `SessionImporter.Source.text`).
-func secretText(_ text: String) throws -> SecretBytes {
-    try Array(text.utf8).withUnsafeBytes { try SecretBytes(copying: $0) }
-}
 
 /// Writes bytes to a new file.
 func writeFile(_ path: String, _ bytes: [UInt8]) throws {

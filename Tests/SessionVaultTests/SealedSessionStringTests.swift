@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @_spi(Testing) @testable import SessionVault
+import SessionVaultTestSupport
 
 @Suite("Sealed session strings")
 struct SealedSessionStringTests {

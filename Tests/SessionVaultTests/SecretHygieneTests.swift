@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @_spi(Testing) @testable import SessionVault
+import SessionVaultTestSupport
 
 /// Secrets never appear in descriptions, errors or log lines; comparisons are constant-time.
 @Suite("Secret hygiene")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @_spi(Testing) @testable import SessionVault
+import SessionVaultTestSupport
 
 /// A secret changes only through the object that owns it: every public initialiser that takes a
 /// caller's ``SecretBytes`` copies it, so wiping the caller's buffer afterwards changes no key, no key

@@ -5,6 +5,7 @@ import SessionVaultPostgres
 import Synchronization
 import Testing
 @_spi(Testing) @testable import SessionVault
+import SessionVaultTestSupport
 
 /// One behavioural suite that every `SessionStorage` implementation must pass.
 enum StorageUnderTest: String, CaseIterable, CustomTestStringConvertible {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @_spi(Testing) @testable import SessionVault
 @testable import SessionVaultOperations
+import SessionVaultTestSupport
 
 /// The audit behind `session-vault verify` as library API, and the redacted summary behind `show`.
 @Suite("Vault audit and summary")

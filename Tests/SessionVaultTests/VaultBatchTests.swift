@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import SessionVault
+import SessionVaultTestSupport
 
 /// `write { batch in … }`: several changes, one transaction; failures change nothing.
 @Suite("Batched writes")

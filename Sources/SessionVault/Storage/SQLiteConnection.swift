@@ -12,7 +12,7 @@ import Darwin
 /// Errors carry the extended result code, SQLite's message and the SQL text, never bound values.
 /// How they name the file, and which code "not a database" gets, depends on the connection's
 /// ``Role``: that mapping is ``error(code:message:sql:role:)``, the only one.
-final class SQLiteConnection {
+package final class SQLiteConnection {
     /// What the connection's file is.
     enum Role {
         /// A vault: opened with `SQLITE_OPEN_NOFOLLOW` (never through a symbolic link), and a file
