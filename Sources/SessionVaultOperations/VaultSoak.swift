@@ -145,7 +145,7 @@ public struct VaultSoak: Sendable {
         summary: inout SoakSummary,
         report: (SoakEvent) throws(VaultError) -> Void
     ) async throws(VaultError) {
-        var random = SplitMix64(seed: seed)
+        var random = SeededRandom(seed: seed)
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = duration.map { start.advanced(by: $0) }
@@ -289,20 +289,5 @@ public struct VaultSoak: Sendable {
             user: LoggedInUser(id: 6_012_345_999, dataCenterID: 2, isBot: true, username: markerUsername),
             apiID: 1
         )
-    }
-
-    /// SplitMix64: a small, seedable generator, so a run's sequence of operations is reproducible.
-    private struct SplitMix64 {
-        var state: UInt64
-
-        init(seed: UInt64) { state = seed }
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }

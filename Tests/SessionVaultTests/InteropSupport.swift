@@ -15,22 +15,19 @@ enum InteropFixtures {
 
     /// `manifest.json` → `fixtures[]`, by file name.
     /// Read once, never mutated (hence `nonisolated(unsafe)`: JSON values are not `Sendable`).
-    nonisolated(unsafe) static let manifest: [String: [String: Any]] = {
-        let data = try! Data(contentsOf: URL(fileURLWithPath: path("manifest.json")))
-        let root = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-        var byFile: [String: [String: Any]] = [:]
-        for entry in root["fixtures"] as! [[String: Any]] { byFile[entry["file"] as! String] = entry }
-        return byFile
-    }()
+    nonisolated(unsafe) static let manifest = fixtures(in: "manifest.json")
 
     /// `handmade-manifest.json` → `fixtures[]`, by file name (the Telethon v2 fixture).
-    nonisolated(unsafe) static let handmade: [String: [String: Any]] = {
-        let data = try! Data(contentsOf: URL(fileURLWithPath: path("handmade-manifest.json")))
+    nonisolated(unsafe) static let handmade = fixtures(in: "handmade-manifest.json")
+
+    /// The `fixtures[]` entries of a manifest, by file name.
+    private static func fixtures(in manifest: String) -> [String: [String: Any]] {
+        let data = try! Data(contentsOf: URL(fileURLWithPath: path(manifest)))
         let root = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
         var byFile: [String: [String: Any]] = [:]
         for entry in root["fixtures"] as! [[String: Any]] { byFile[entry["file"] as! String] = entry }
         return byFile
-    }()
+    }
 
     /// Every real-library fixture file, sorted.
     static var files: [String] { manifest.keys.sorted() }
