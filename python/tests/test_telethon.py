@@ -1,4 +1,5 @@
 """sessionvault.telethon.VaultSession through Telethon 1.45's real TelegramClient, offline."""
+import asyncio
 import datetime
 import hashlib
 import json
@@ -310,7 +311,6 @@ def test_session_semantics(tmp_path):
 def test_imported_telethon_session_runs_through_the_adapter(tmp_path):
     path, facts = import_fixture("telethon-v8.session", tmp_path)
     session = VaultSession(path, PASSPHRASE, create=False)
-    client = TelegramClient(session, 12345, API_HASH)
     assert (session.dc_id, session.server_address, session.port) == (facts["dc_id"], facts["server_address"],
                                                                        facts["port"])
     assert hashlib.sha256(session.auth_key.key).hexdigest() == facts["auth_key_sha256"]
@@ -323,6 +323,7 @@ def test_imported_telethon_session_runs_through_the_adapter(tmp_path):
     assert session.get_input_entity(0).access_hash == facts["user"]["id"]
 
     async def resolve_all():
+        client = TelegramClient(session, 12345, API_HASH)  # in the loop (Python 3.9 has none outside)
         resolved = []
         for peer in facts["peers"]:
             by_id = await client.get_input_entity(peer["id"])
@@ -330,7 +331,6 @@ def test_imported_telethon_session_runs_through_the_adapter(tmp_path):
             for key in ([peer["username"]] if peer["username"] else []) + ([peer["phone"]] if peer["phone"] else []):
                 assert (await client.get_input_entity(key)).to_dict() == by_id.to_dict()
         return resolved
-    import asyncio
     for peer, input_peer in asyncio.run(resolve_all()):
         if peer["type"] == "chat":
             assert input_peer.chat_id == -peer["id"]
