@@ -1,3 +1,4 @@
+#if SESSION_VAULT_POSTGRES
 import Logging
 public import SessionVault
 
@@ -78,3 +79,4 @@ extension PostgresVault {
         return location.description
     }
 }
+#endif
