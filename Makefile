@@ -171,8 +171,9 @@ clean:
 # Python: the sessionvault package (python/)
 # python-venvs: the pinned Telethon 1.45.0, Pyrogram 2.0.106, Kurigram 2.2.26 and Pyrofork 2.3.69
 # venvs with pytest, in python/.venv (pip, PyPI; about a minute the first time, reused afterwards).
-# python-test: pytest in each venv against the real agent ($(BIN), which `make test` builds first);
-# prints one summary line per venv and fails when a venv fails or collects no test.
+# python-test: pytest in each venv against the real agent ($(BIN), which `make test` builds first),
+# with a throw-away PostgreSQL for the pg: location test; prints one summary line per venv and fails
+# when a venv fails or collects no test.
 # bench-python: the adapter's durable saves against Telethon's SQLiteSession, the agent round trip
 # against the in-process save, and the agent's peak RSS (release build; one JSON object and a table).
 .PHONY: python-venvs python-test bench-python
@@ -181,7 +182,7 @@ python-venvs:
 
 python-test: python-venvs
 	@test -x $(BIN) || { echo "python-test: $(BIN) is missing: build it first (make test does)"; exit 1; }
-	SESSION_VAULT_BINARY=$(CURDIR)/$(BIN) python3 python/tests/venvs.py test
+	SESSION_VAULT_BINARY=$(CURDIR)/$(BIN) scripts/with-postgres.sh python3 python/tests/venvs.py test
 
 bench-python: deps
 	$(SWIFT) build -c release --product session-vault

@@ -303,3 +303,26 @@ def test_failures_are_clear_and_lose_nothing(tmp_path):
     asyncio.run(main())
     assert {name.split("-")[0] for name in os.listdir(tmp_path)} == {"bot.session"}
     assert not scan_for_secrets([tmp_path], secret_needles([KEY], [SELF_ID]))
+
+
+@pytest.mark.skipif(not os.environ.get("SESSION_VAULT_TEST_POSTGRES_URL"),
+                    reason="no PostgreSQL server (make python-test runs one with scripts/with-postgres.sh)")
+def test_a_storage_kept_in_postgresql(monkeypatch):
+    monkeypatch.setenv("SESSION_VAULT_POSTGRES_PASSWORD_FILE", os.environ["SESSION_VAULT_TEST_POSTGRES_PASSWORD_FILE"])
+    monkeypatch.setenv("SESSION_VAULT_POSTGRES_URL", os.environ["SESSION_VAULT_TEST_POSTGRES_URL"])
+    location = "pg:python-%s-%d" % (FLAVOUR, os.getpid())
+
+    async def main():
+        storage = VaultStorage(location, PASSPHRASE, kdf=KDF)
+        await storage.open()
+        await storage.dc_id(2)
+        await storage.auth_key(KEY)
+        await storage.user_id(SELF_ID)
+        await storage.update_peers([(-1001987654321, 99, "channel", "examplechannel", None)] if FLAVOUR != "kurigram"
+                                   else [(-1001987654321, 99, "channel", None)])
+        await storage.close()
+        await storage.open()
+        assert (await storage.dc_id(), await storage.auth_key(), await storage.user_id()) == (2, KEY, SELF_ID)
+        assert (await storage.get_peer_by_id(-1001987654321)).access_hash == 99
+        await storage.delete()
+    asyncio.run(main())

@@ -337,3 +337,27 @@ def test_imported_telethon_session_runs_through_the_adapter(tmp_path):
         else:
             assert input_peer.access_hash == peer["access_hash"]
     session.close()
+
+
+@pytest.mark.skipif(not os.environ.get("SESSION_VAULT_TEST_POSTGRES_URL"),
+                    reason="no PostgreSQL server (make python-test runs one with scripts/with-postgres.sh)")
+def test_a_session_kept_in_postgresql(monkeypatch):
+    monkeypatch.setenv("SESSION_VAULT_POSTGRES_PASSWORD_FILE", os.environ["SESSION_VAULT_TEST_POSTGRES_PASSWORD_FILE"])
+    monkeypatch.setenv("SESSION_VAULT_POSTGRES_URL", os.environ["SESSION_VAULT_TEST_POSTGRES_URL"])
+    name = "python-telethon-%d" % os.getpid()
+    location = "%s?session=%s" % (os.environ["SESSION_VAULT_TEST_POSTGRES_URL"], name)
+    session = VaultSession(location, PASSPHRASE, kdf=KDF)
+    session.set_dc(2, "149.154.167.51", 443)
+    session.auth_key = AuthKey(KEY)
+    session.process_entities([types.User(id=1234567890, access_hash=-5000000000000000001, first_name="Alice",
+                                         username="Alice_Example")])
+    session.set_update_state(0, types.updates.State(5, 6, datetime.datetime.now(datetime.timezone.utc), 7, 0))
+    with pytest.raises(sessionvault.InUseError):
+        VaultSession("pg:" + name, PASSPHRASE)  # the same session by name, through SESSION_VAULT_POSTGRES_URL
+    session.close()
+    again = VaultSession("pg:" + name, PASSPHRASE, create=False)
+    assert (again.dc_id, again.auth_key.key, again.get_update_state(0).pts) == (2, KEY, 5)
+    assert again.get_input_entity("alice_example").access_hash == -5000000000000000001
+    again.delete()
+    with pytest.raises(sessionvault.NotFoundError):
+        VaultSession("pg:" + name, PASSPHRASE, create=False)
