@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Before anything slow: the parent may die while Argon2id runs.
-        guard AgentProcess.terminateWithParent() else { return }
+        AgentProcess.terminateWithParent()
         try await CommandRunner.run {
             let vault: SessionVault
             let termination: Int32
