@@ -96,6 +96,13 @@ let package = Package(
             name: "SessionVaultReliabilityTests",
             dependencies: ["session-vault", "SessionVault", "CPowerLossVFS"]
         ),
+        // `make docs-check`: every ```swift block of README.md, of the DocC articles and of the doc
+        // comments, extracted by scripts/extract_swift_examples.py into Generated/ (git-ignored) and
+        // compiled against the library. Built by --build-tests only; it holds no tests.
+        .testTarget(
+            name: "DocumentationExamples",
+            dependencies: ["SessionVault"]
+        ),
     ]
 )
 
@@ -115,7 +122,7 @@ if withPostgres {
             ]
         )
     )
-    for target in package.targets where ["session-vault", "SessionVaultTests", "SessionVaultCLITests"].contains(target.name) {
+    for target in package.targets where ["session-vault", "SessionVaultTests", "SessionVaultCLITests", "DocumentationExamples"].contains(target.name) {
         if target.name != "SessionVaultCLITests" { target.dependencies.append("SessionVaultPostgres") }
         target.swiftSettings = (target.swiftSettings ?? []) + [.define("SESSION_VAULT_POSTGRES")]
     }
