@@ -4,10 +4,12 @@ import Synchronization
 /// A Telegram session sealed at rest: every value is encrypted with libsodium `crypto_secretbox`
 /// under a data key that only the passphrase (or a recovery key) unwraps.
 ///
+/// <!-- example: given authKeyBytes: UnsafeRawBufferPointer -->
 /// ```swift
-/// let passphrase = try PassphraseSource.environment().read()
+/// let passphrase = try PassphraseSource.readPassphrase()   // _FILE, env, systemd credential, or prompt
 /// let vault = try await SessionVault.open(at: "bot", passphrase: passphrase)   // bot.session
 /// var session = try await vault.load() ?? Session()
+/// let key = try AuthKey(copying: authKeyBytes)   // the auth key your MTProto client negotiated
 /// session.dataCenters = [DataCenter(id: 2, ipv4: Endpoint(host: "149.154.167.51", port: 443), authKey: key)]
 /// try await vault.save(session)
 /// try await vault.saveUpdateState(pts: 100, qts: 0, date: 1_700_000_000, seq: 1)   // hot path

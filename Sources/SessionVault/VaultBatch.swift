@@ -3,6 +3,7 @@
 /// Shaped for how a Telegram update arrives: it may move the account's update state and some
 /// channels' pts, bring new peers, and (rarely) change a data center or the logged-in user.
 ///
+/// <!-- example: given vault: SessionVault -->
 /// ```swift
 /// try await vault.write { batch in
 ///     batch.saveUpdateState(pts: 1_024, qts: 0, date: 1_700_000_100, seq: 12)

@@ -3,7 +3,9 @@
 ///
 /// A leaked sealed string is as useless as a leaked vault file. Layout: `docs/FORMAT.md` §10.
 ///
+/// <!-- example: given session: Session -->
 /// ```swift
+/// let passphrase = try PassphraseSource.readPassphrase(.sealedString)         // not the vault's
 /// let line = try SealedSessionString.seal(session, passphrase: passphrase)      // "svs1.…"
 /// let vault = try await SealedSessionString.open(line, passphrase: passphrase)  // memory-only
 /// ```
