@@ -24,7 +24,12 @@ import Synchronization
 public actor SessionVault: SessionStorage {
     /// Where this vault keeps its records.
     public nonisolated let storageKind: StorageKind
-    /// The resolved file path, or nil for a vault that was opened in memory.
+    /// Where the vault was opened (never a secret): the absolute file path from ``VaultPath/resolve(_:)``,
+    /// also when libsqlite3 could not be loaded and the vault fell back to memory-only storage (then
+    /// nothing is written there: check ``storageKind``); for another backend, the `location` given to
+    /// ``open(store:storageKind:location:passphrase:configuration:)`` (PostgreSQL: its `postgres://`
+    /// URL, without a password). Nil for a vault opened without a path: ``inMemory(configuration:)``,
+    /// `open(at: nil, …)`, a sealed session string.
     public nonisolated let path: String?
 
     let configuration: Configuration
