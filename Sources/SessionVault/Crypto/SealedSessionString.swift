@@ -19,6 +19,8 @@ public enum SealedSessionString {
 
     /// Seals `session` (data centers, user, update state, channels, extras; not the peer cache).
     /// - Parameters:
+    ///   - session: What the string holds.
+    ///   - passphrase: The string passphrase (``PassphraseSource/Names/sealedString``), not the vault's.
     ///   - configuration: Its ``SessionVault/Configuration/kdf`` chooses the Argon2id parameters.
     public static func seal(
         _ session: Session,
