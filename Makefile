@@ -11,7 +11,7 @@ STRICT := -Xswiftc -warnings-as-errors
 WITH_POSTGRES := --traits PostgreSQL
 BIN := .build/debug/session-vault
 
-.PHONY: all deps build demo test install bench bench-compare fixtures fixtures-check interop-venvs interop-check crash-test sanitize decoder-check sanitize-address fuzz fuzz-build fuzz-regressions clean
+.PHONY: all deps build demo test install docs-check bench bench-compare fixtures fixtures-check interop-venvs interop-check crash-test sanitize decoder-check sanitize-address fuzz fuzz-build fuzz-regressions clean
 
 all: build
 
@@ -26,7 +26,7 @@ demo: build
 
 # The whole suite: strict build of everything, then every test, then the demo end to end
 # (on SQLite and forced memory-only).
-test: deps
+test: deps docs-check
 	$(SWIFT) build --build-tests $(STRICT) $(WITH_POSTGRES)
 	@$(MAKE) --no-print-directory interop-venvs || echo "make test: no interop venvs; the real-library export check is SKIPPED (see the test log)"
 	scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES)
@@ -53,6 +53,14 @@ install: deps
 	install -d "$(DESTDIR)$(PREFIX)/bin"
 	install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path $(if $(INSTALL_TRAITS),--traits $(INSTALL_TRAITS)))/session-vault" "$(DESTDIR)$(PREFIX)/bin/session-vault"
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/session-vault"
+
+# Every ```swift block of README.md, of the DocC articles (Sources/*/*.docc) and of the `///` comments,
+# compiled against the library with warnings as errors: scripts/extract_swift_examples.py writes them
+# into the DocumentationExamples test target (Tests/DocumentationExamples/Generated/, git-ignored).
+# A block that does not compile fails with its Markdown (or Swift) file and line.
+docs-check: deps
+	python3 scripts/extract_swift_examples.py
+	@$(SWIFT) build --target DocumentationExamples $(STRICT) $(WITH_POSTGRES) || { echo "docs-check: a Swift code block of the documentation does not compile; the errors above name its file and line (markers: scripts/extract_swift_examples.py --help)"; exit 1; }
 
 # The full benchmark (release build), and the comparison with Telethon's plaintext session.
 bench: deps

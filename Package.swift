@@ -114,11 +114,18 @@ let package = Package(
             name: "SessionVaultReliabilityTests",
             dependencies: ["session-vault", "SessionVault", "CPowerLossVFS"]
         ),
+        // `make docs-check`: every ```swift block of README.md, of the DocC articles and of the doc
+        // comments, extracted by scripts/extract_swift_examples.py into Generated/ (git-ignored) and
+        // compiled against the library. Built by --build-tests only; it holds no tests.
+        .testTarget(
+            name: "DocumentationExamples",
+            dependencies: ["SessionVault", .target(name: "SessionVaultPostgres", condition: postgres)]
+        ),
     ]
 )
 
 // `#if SESSION_VAULT_POSTGRES` marks the code that needs the trait.
-for target in package.targets where ["SessionVaultPostgres", "session-vault", "SessionVaultTests", "SessionVaultCLITests"].contains(target.name) {
+for target in package.targets where ["SessionVaultPostgres", "session-vault", "SessionVaultTests", "SessionVaultCLITests", "DocumentationExamples"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.define("SESSION_VAULT_POSTGRES", .when(traits: ["PostgreSQL"]))]
 }
 

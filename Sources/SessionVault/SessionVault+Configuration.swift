@@ -7,6 +7,7 @@ extension SessionVault {
     /// var configuration = SessionVault.Configuration()
     /// configuration.mode = .openExisting
     /// configuration.fallback = .fail
+    /// let passphrase = try PassphraseSource.readPassphrase()
     /// let vault = try await SessionVault.open(at: "bot", passphrase: passphrase, configuration: configuration)
     /// ```
     public struct Configuration: Sendable {

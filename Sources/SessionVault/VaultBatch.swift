@@ -1,8 +1,9 @@
-/// Changes that ``SessionVault/write(_:)`` commits together: one transaction, one sync.
+/// Changes that ``SessionVault/write(_:)-(VaultBatch)`` commits together: one transaction, one sync.
 ///
 /// Shaped for how a Telegram update arrives: it may move the account's update state and some
 /// channels' pts, bring new peers, and (rarely) change a data center or the logged-in user.
 ///
+/// <!-- example: given vault: SessionVault -->
 /// ```swift
 /// try await vault.write { batch in
 ///     batch.saveUpdateState(pts: 1_024, qts: 0, date: 1_700_000_100, seq: 12)
@@ -107,7 +108,7 @@ extension SessionVault {
         try await write(batch)
     }
 
-    /// Commits `batch` in one durable transaction (see ``write(_:)-(inout VaultBatch)``).
+    /// Commits `batch` in one durable transaction (usually built in place: `write { batch in … }`).
     public func write(_ batch: VaultBatch) async throws(VaultError) {
         guard !batch.isEmpty else { return try checkOpen() }
         try Self.validate(batch)

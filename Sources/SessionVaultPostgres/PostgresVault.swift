@@ -6,7 +6,7 @@ public import SessionVault
 ///
 /// ```swift
 /// let location = try PostgresLocation(parsing: "postgres://bots@db.internal/sessions?session=bot-17")
-/// let vault = try await PostgresVault.open(location, passphrase: passphrase)
+/// let vault = try await PostgresVault.open(location, passphrase: try PassphraseSource.readPassphrase())
 /// ```
 /// A second opener anywhere gets ``VaultError/Code/inUse`` naming the holder; a crashed holder's
 /// lock goes away with its connection.

@@ -3,7 +3,9 @@
 ///
 /// A leaked sealed string is as useless as a leaked vault file. Layout: `docs/FORMAT.md` §10.
 ///
+/// <!-- example: given session: Session -->
 /// ```swift
+/// let passphrase = try PassphraseSource.readPassphrase(.sealedString)         // not the vault's
 /// let line = try SealedSessionString.seal(session, passphrase: passphrase)      // "svs1.…"
 /// let vault = try await SealedSessionString.open(line, passphrase: passphrase)  // memory-only
 /// ```
@@ -17,6 +19,8 @@ public enum SealedSessionString {
 
     /// Seals `session` (data centers, user, update state, channels, extras; not the peer cache).
     /// - Parameters:
+    ///   - session: What the string holds.
+    ///   - passphrase: The string passphrase (``PassphraseSource/Names/sealedString``), not the vault's.
     ///   - configuration: Its ``SessionVault/Configuration/kdf`` chooses the Argon2id parameters.
     public static func seal(
         _ session: Session,

@@ -14,7 +14,7 @@ import Darwin
 /// SQLite files are recognised by their header, table names and version number; strings by their
 /// shape (length, alphabet, version character). A string is read with `read(2)` into guarded
 /// memory and decoded there: no copy of the key lands in a `String` or `[UInt8]`. A SQLite source
-/// is opened read-only (or copied privately first, see ``SQLiteSourceFile``): importing never
+/// is opened read-only (or, in WAL mode or beside a journal, read through a private copy): importing never
 /// changes it. When the content is not recognised, the error says what was seen.
 public enum SessionImporter {
     /// Where to read a session from.
