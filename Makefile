@@ -35,6 +35,7 @@ test: deps docs-check
 	$(BIN) bench --quick --dir "$${TMPDIR:-/tmp}" > /dev/null
 	@dir=$$(mktemp -d) && $(MAKE) --no-print-directory install PREFIX="$$dir" CONFIGURATION=debug INSTALL_TRAITS=PostgreSQL INSTALL_FLAGS="$(STRICT)" > /dev/null \
 		&& "$$dir/bin/session-vault" --version && rm -rf "$$dir"
+	@$(MAKE) --no-print-directory python-test
 	@$(MAKE) --no-print-directory decoder-check
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory sanitize-address
