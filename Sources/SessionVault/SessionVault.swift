@@ -314,6 +314,7 @@ public actor SessionVault: SessionStorage {
             )
         }
         let sealer = try RecordSealer(keys: keys)
+        try await checkRecordCount(store: store, sealer: sealer)
         let state = try assemble(records: try await store.readRecords(), sealer: sealer)
         reportMemoryLocking(configuration.logger)
         return Unlocked(header: header, keyslots: keyslots, sealer: sealer, state: state)

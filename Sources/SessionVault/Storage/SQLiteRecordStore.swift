@@ -419,6 +419,12 @@ public final class SQLiteRecordStore: RecordStore {
         return records
     }
 
+    /// `SELECT count(*)` of `sv_record`: no row is loaded.
+    public func recordCount() throws(VaultError) -> Int? {
+        guard let count = try connection.integer("SELECT count(*) FROM sv_record") else { return nil }
+        return Int(count)
+    }
+
     /// The record stored under `tag`: one primary-key lookup.
     public func readRecord(tag: [UInt8]) throws(VaultError) -> SealedRecord? {
         let statement = try connection.statement("SELECT kind, nonce, ciphertext FROM sv_record WHERE tag = ?")
