@@ -132,6 +132,11 @@ public actor SessionVault: SessionStorage {
             library = loaded
         case .failure(let error):
             guard configuration.fallback == .memory else { throw error }
+            // The fallback is for sessions not on disk yet: never hide an existing vault behind an empty one.
+            if try FileSystem.status(path) != nil {
+                throw VaultError(.sqliteUnavailable, "\(path) exists but libsqlite3 cannot be loaded (\(error.message)); not opening it memory-only")
+            }
+            if configuration.mode == .openExisting { throw VaultError(.notFound, "\(path) does not exist") }
             configuration.logger.warning(
                 "libsqlite3 is unavailable; the vault is memory-only and nothing will be written to disk",
                 metadata: ["path": "\(path)", "reason": "\(error.message)"]
@@ -316,6 +321,7 @@ public actor SessionVault: SessionStorage {
             )
         }
         let sealer = try RecordSealer(keys: keys)
+        try await checkRecordCount(store: store, sealer: sealer)
         let state = try assemble(records: try await store.readRecords(), sealer: sealer)
         reportMemoryLocking(configuration.logger)
         return Unlocked(header: header, keyslots: keyslots, sealer: sealer, state: state)

@@ -98,6 +98,8 @@ final class ForeignStatement {
 
     func isNull(_ column: Int32) -> Bool { columnType(column) == CSQLITE_NULL }
 
+    func isBlob(_ column: Int32) -> Bool { columnType(column) == CSQLITE_BLOB }
+
     /// The value as an integer, or nil for NULL. A REAL is rounded down (Telethon stores dates as REAL);
     /// text that is not an integer is refused.
     func integer(_ column: Int32, name: String) throws(VaultError) -> Int64? {
