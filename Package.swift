@@ -1,23 +1,30 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-// `SESSION_VAULT_WITHOUT_POSTGRES=1` leaves the PostgreSQL module (and SwiftNIO) out of the graph.
-// The sanitizer builds of `make test` use it: they exercise the core, and compiling NIO and
-// BoringSSL twice more under TSan and ASan would cost CI ten minutes for nothing they check.
-let withPostgres = Context.environment["SESSION_VAULT_WITHOUT_POSTGRES"] == nil
+// PostgreSQL support is the package trait `PostgreSQL`, off by default: a consumer of the core library
+// (and `make demo`) resolves and builds neither postgres-nio nor SwiftNIO. Enable it with
+// `.package(url: …, from: …, traits: ["PostgreSQL"])`, or `swift build --traits PostgreSQL` here
+// (`make test` does). With the trait off, the SessionVaultPostgres module compiles to nothing.
+let postgres: TargetDependencyCondition = .when(traits: ["PostgreSQL"])!
 
 let package = Package(
     name: "SessionVault",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "SessionVault", targets: ["SessionVault"]),
-        // Sessions in PostgreSQL, for fleets of bots. A separate product so that users of the core
-        // library never pull in SwiftNIO.
+        // Sessions in PostgreSQL, for fleets of bots: needs the `PostgreSQL` trait.
+        .library(name: "SessionVaultPostgres", targets: ["SessionVaultPostgres"]),
         .executable(name: "session-vault", targets: ["session-vault"]),
+    ],
+    traits: [
+        .trait(name: "PostgreSQL", description: "The SessionVaultPostgres product, and PostgreSQL locations in the CLI (postgres-nio)."),
+        .default(enabledTraits: []),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Resolved only when the `PostgreSQL` trait is enabled (its one use below is trait-conditional).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libsodium, found through pkg-config (Debian: libsodium-dev).
@@ -60,6 +67,16 @@ let package = Package(
             name: "SessionVaultBenchmarks",
             dependencies: ["SessionVault", "SessionVaultOperations", "CSodium"]
         ),
+        // The same sealed vault on PostgreSQL: only the record store is new. Empty without the trait.
+        .target(
+            name: "SessionVaultPostgres",
+            dependencies: [
+                "SessionVault",
+                "CSodium",
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: postgres),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "session-vault",
             dependencies: [
@@ -67,6 +84,7 @@ let package = Package(
                 "SessionVaultAgent",
                 "SessionVaultBenchmarks",
                 "SessionVaultOperations",
+                .target(name: "SessionVaultPostgres", condition: postgres),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -80,7 +98,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SessionVaultTests",
-            dependencies: ["SessionVault", "SessionVaultOperations", "SessionVaultTestSupport", "CSodium"]
+            dependencies: [
+                "SessionVault",
+                "SessionVaultOperations",
+                "SessionVaultTestSupport",
+                "CSodium",
+                .target(name: "SessionVaultPostgres", condition: postgres),
+            ]
         ),
         .testTarget(
             name: "SessionVaultCLITests",
@@ -111,29 +135,19 @@ let package = Package(
             name: "SessionVaultReliabilityTests",
             dependencies: ["session-vault", "SessionVault", "SessionVaultOperations", "SessionVaultTestSupport", "CPowerLossVFS"]
         ),
+        // `make docs-check`: every ```swift block of README.md, of the DocC articles and of the doc
+        // comments, extracted by scripts/extract_swift_examples.py into Generated/ (git-ignored) and
+        // compiled against the library. Built by --build-tests only; it holds no tests.
+        .testTarget(
+            name: "DocumentationExamples",
+            dependencies: ["SessionVault", "SessionVaultOperations", .target(name: "SessionVaultPostgres", condition: postgres)]
+        ),
     ]
 )
 
-if withPostgres {
-    package.products.append(.library(name: "SessionVaultPostgres", targets: ["SessionVaultPostgres"]))
-    package.dependencies.append(.package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"))
-    // The same sealed vault on PostgreSQL: only the record store is new. A separate product, so
-    // that users of the core library never pull in SwiftNIO.
-    package.targets.append(
-        .target(
-            name: "SessionVaultPostgres",
-            dependencies: [
-                "SessionVault",
-                "CSodium",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        )
-    )
-    for target in package.targets where ["session-vault", "SessionVaultTests", "SessionVaultCLITests"].contains(target.name) {
-        if target.name != "SessionVaultCLITests" { target.dependencies.append("SessionVaultPostgres") }
-        target.swiftSettings = (target.swiftSettings ?? []) + [.define("SESSION_VAULT_POSTGRES")]
-    }
+// `#if SESSION_VAULT_POSTGRES` marks the code that needs the trait.
+for target in package.targets where ["SessionVaultPostgres", "session-vault", "SessionVaultTests", "SessionVaultCLITests", "DocumentationExamples"].contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.define("SESSION_VAULT_POSTGRES", .when(traits: ["PostgreSQL"]))]
 }
 
 for target in package.targets where target.type != .system && !["CSQLite", "CSystemShims", "CPowerLossVFS"].contains(target.name) {

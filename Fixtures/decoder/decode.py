@@ -518,6 +518,74 @@ def open_vault(path: Path, *, passphrase: bytes | None = None, recovery_key: byt
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+# FORMAT.md §3, the declarations as the document gives them (comments included).
+SCHEMA_SQL = """
+CREATE TABLE sv_header (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    magic BLOB NOT NULL,              -- 12 bytes: ASCII "sessionvault"
+    format_version INTEGER NOT NULL,  -- 1
+    vault_id BLOB NOT NULL,           -- 16 random bytes
+    mac BLOB NOT NULL                 -- 32 bytes, §6
+) STRICT;
+CREATE TABLE sv_keyslot (
+    slot INTEGER PRIMARY KEY,         -- 0..7
+    kind INTEGER NOT NULL,            -- 1 = passphrase, 2 = recovery key
+    kdf INTEGER NOT NULL,             -- 2 = Argon2id v1.3, 0 = keyed BLAKE2b (recovery key)
+    opslimit INTEGER NOT NULL,        -- Argon2id passes (0 for kdf 0)
+    memlimit INTEGER NOT NULL,        -- Argon2id memory in bytes (0 for kdf 0)
+    salt BLOB NOT NULL,               -- 16 random bytes
+    nonce BLOB NOT NULL,              -- 24 random bytes
+    wrapped_key BLOB NOT NULL         -- 48 bytes: SECRETBOX(KEK, nonce, DEK)
+) STRICT;
+CREATE TABLE sv_record (
+    tag BLOB PRIMARY KEY,             -- 32 bytes, §5.2
+    kind INTEGER NOT NULL,            -- masked record kind, 0..255, §5.3
+    nonce BLOB NOT NULL,              -- 24 random bytes, fresh for every write
+    ciphertext BLOB NOT NULL          -- SECRETBOX(K_record, nonce, plaintext), §5.4
+) STRICT, WITHOUT ROWID;
+"""
+SQL_WHITESPACE = " \t\n\r\f"
+
+
+def canonical_sql(sql: str) -> str:
+    """§3's comparison form: `--` comments removed to the end of their line, ASCII letters
+    lower-cased, whitespace dropped at either end and next to `(`, `)`, `,`, and otherwise
+    collapsed to one space."""
+    out: list[str] = []
+    pending = False
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if sql.startswith("--", i):
+            j = sql.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        i += 1
+        if ch in SQL_WHITESPACE:
+            pending = True
+            continue
+        if pending and out and out[-1] not in "()," and ch not in "(),":
+            out.append(" ")
+        pending = False
+        out.append(ch.lower() if "A" <= ch <= "Z" else ch)
+    return "".join(out)
+
+
+EXPECTED_SCHEMA = {stmt.split()[2]: canonical_sql(stmt)
+                   for stmt in SCHEMA_SQL.split(";") if stmt.strip()}
+
+
+def check_schema(rows) -> None:
+    """§3/§7 step 2: exactly the three tables, declared as §3 says; any other object (trigger,
+    view, index, table) or another declaration is `tampered`."""
+    for typ, name, tbl_name, sql in rows:
+        if typ != "table" or name not in EXPECTED_SCHEMA:
+            raise VaultError("tampered", f"the schema holds {typ} {str(name)[:64]!r} on {str(tbl_name)[:64]!r}, "
+                                         "which the format does not define")
+        if tbl_name != name or canonical_sql(sql or "") != EXPECTED_SCHEMA[name]:
+            raise VaultError("tampered", f"table {name} is not declared as §3 says")
+
+
 def _open_sqlite(conn, passphrase, recovery_key, allow_test_kdf, log) -> dict:
     # 2. application id, tables
     app_id = q(conn, "PRAGMA application_id")[0][0]
@@ -527,7 +595,9 @@ def _open_sqlite(conn, passphrase, recovery_key, allow_test_kdf, log) -> dict:
     missing = {"sv_header", "sv_keyslot", "sv_record"} - tables
     if missing:
         raise VaultError("corrupt", f"missing table(s): {', '.join(sorted(missing))}")
-    log("2 application_id 0x53564C54, tables sv_header sv_keyslot sv_record exist")
+    check_schema(q(conn, "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name, type"))
+    log("2 application_id 0x53564C54, tables sv_header sv_keyslot sv_record exist; "
+        "the schema is exactly the three tables of §3")
 
     # 3. header
     rows = q(conn, "SELECT id, magic, format_version, vault_id, mac FROM sv_header")

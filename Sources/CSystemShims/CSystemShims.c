@@ -30,9 +30,7 @@ int csystem_dumpable(void) {
 
 int csystem_set_parent_death_signal(int signal) {
 #if defined(__linux__)
-    if (prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0) != 0) return -1;
-    // The parent may have died before the request: the process then already belongs to init.
-    return getppid() == 1 ? 1 : 0;
+    return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0) == 0 ? 0 : -1;
 #else
     (void)signal;
     return -1;

@@ -7,6 +7,7 @@ extension SessionVault {
     /// var configuration = SessionVault.Configuration()
     /// configuration.mode = .openExisting
     /// configuration.fallback = .fail
+    /// let passphrase = try PassphraseSource.readPassphrase()
     /// let vault = try await SessionVault.open(at: "bot", passphrase: passphrase, configuration: configuration)
     /// ```
     public struct Configuration: Sendable {
@@ -22,7 +23,10 @@ extension SessionVault {
 
         /// What happens when libsqlite3 cannot be loaded.
         public enum FallbackPolicy: String, Sendable, Hashable {
-            /// Log one warning and return a memory-only vault (``StorageKind/memory``); nothing reaches disk.
+            /// For a vault not on disk yet: log one warning and return a memory-only vault
+            /// (``StorageKind/memory``); nothing reaches disk. An existing vault file is never hidden:
+            /// it gives ``VaultError/Code/sqliteUnavailable`` (and ``Mode/openExisting`` without a
+            /// file gives ``VaultError/Code/notFound``).
             case memory
             /// Throw ``VaultError/Code/sqliteUnavailable``.
             case fail

@@ -8,7 +8,10 @@ extension SessionVault {
     /// - Parameters:
     ///   - store: The backend; the vault owns it from now on and closes it in ``close()``.
     ///   - storageKind: What ``storageKind`` reports.
-    ///   - location: A description of where the store lives (never containing a secret), or nil.
+    ///   - location: A description of where the store lives (never containing a secret), or nil;
+    ///     what ``path`` reports.
+    ///   - passphrase: The passphrase that unlocks the vault (or locks the new one).
+    ///   - configuration: Mode, KDF profile and the other options that apply to any backend.
     public static func open(
         store: sending any RecordStore,
         storageKind: StorageKind,

@@ -4,10 +4,12 @@ import Synchronization
 /// A Telegram session sealed at rest: every value is encrypted with libsodium `crypto_secretbox`
 /// under a data key that only the passphrase (or a recovery key) unwraps.
 ///
+/// <!-- example: given authKeyBytes: UnsafeRawBufferPointer -->
 /// ```swift
-/// let passphrase = try PassphraseSource.environment().read()
+/// let passphrase = try PassphraseSource.readPassphrase()   // _FILE, env, systemd credential, or prompt
 /// let vault = try await SessionVault.open(at: "bot", passphrase: passphrase)   // bot.session
 /// var session = try await vault.load() ?? Session()
+/// let key = try AuthKey(copying: authKeyBytes)   // the auth key your MTProto client negotiated
 /// session.dataCenters = [DataCenter(id: 2, ipv4: Endpoint(host: "149.154.167.51", port: 443), authKey: key)]
 /// try await vault.save(session)
 /// try await vault.saveUpdateState(pts: 100, qts: 0, date: 1_700_000_000, seq: 1)   // hot path
@@ -22,7 +24,12 @@ import Synchronization
 public actor SessionVault: SessionStorage {
     /// Where this vault keeps its records.
     public nonisolated let storageKind: StorageKind
-    /// The resolved file path, or nil for a vault that was opened in memory.
+    /// Where the vault was opened (never a secret): the absolute file path from ``VaultPath/resolve(_:)``,
+    /// also when libsqlite3 could not be loaded and the vault fell back to memory-only storage (then
+    /// nothing is written there: check ``storageKind``); for another backend, the `location` given to
+    /// ``open(store:storageKind:location:passphrase:configuration:)`` (PostgreSQL: its `postgres://`
+    /// URL, without a password). Nil for a vault opened without a path: ``inMemory(configuration:)``,
+    /// `open(at: nil, …)`, a sealed session string.
     public nonisolated let path: String?
 
     let configuration: Configuration
@@ -125,6 +132,11 @@ public actor SessionVault: SessionStorage {
             library = loaded
         case .failure(let error):
             guard configuration.fallback == .memory else { throw error }
+            // The fallback is for sessions not on disk yet: never hide an existing vault behind an empty one.
+            if try FileSystem.status(path) != nil {
+                throw VaultError(.sqliteUnavailable, "\(path) exists but libsqlite3 cannot be loaded (\(error.message)); not opening it memory-only")
+            }
+            if configuration.mode == .openExisting { throw VaultError(.notFound, "\(path) does not exist") }
             configuration.logger.warning(
                 "libsqlite3 is unavailable; the vault is memory-only and nothing will be written to disk",
                 metadata: ["path": "\(path)", "reason": "\(error.message)"]
@@ -309,6 +321,7 @@ public actor SessionVault: SessionStorage {
             )
         }
         let sealer = try RecordSealer(keys: keys)
+        try await checkRecordCount(store: store, sealer: sealer)
         let state = try assemble(records: try await store.readRecords(), sealer: sealer)
         reportMemoryLocking(configuration.logger)
         return Unlocked(header: header, keyslots: keyslots, sealer: sealer, state: state)

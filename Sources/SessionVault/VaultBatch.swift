@@ -1,8 +1,9 @@
-/// Changes that ``SessionVault/write(_:)`` commits together: one transaction, one sync.
+/// Changes that ``SessionVault/write(_:)-(VaultBatch)`` commits together: one transaction, one sync.
 ///
 /// Shaped for how a Telegram update arrives: it may move the account's update state and some
 /// channels' pts, bring new peers, and (rarely) change a data center or the logged-in user.
 ///
+/// <!-- example: given vault: SessionVault -->
 /// ```swift
 /// try await vault.write { batch in
 ///     batch.saveUpdateState(pts: 1_024, qts: 0, date: 1_700_000_100, seq: 12)
@@ -20,6 +21,7 @@ public struct VaultBatch: Sendable {
     var keepsOnlySavedDataCenters = false
     var user: LoggedInUser??
     var updateState: (pts: Int32, qts: Int32, date: Int64, seq: Int32)?
+    var removesUpdateState = false
     var channelUpserts: [Int64: Int32] = [:]
     var channelOrder: [Int64] = []
     var channelDeletions: Set<Int64> = []
@@ -34,7 +36,7 @@ public struct VaultBatch: Sendable {
     /// Whether the batch holds no change at all.
     public var isEmpty: Bool {
         dataCenterUpserts.isEmpty && dataCenterDeletions.isEmpty && !keepsOnlySavedDataCenters && user == nil
-            && updateState == nil && channelUpserts.isEmpty && channelDeletions.isEmpty && peers.isEmpty
+            && updateState == nil && !removesUpdateState && channelUpserts.isEmpty && channelDeletions.isEmpty && peers.isEmpty
             && apiID == nil && isTestMode == nil && takeoutID == nil
     }
 
@@ -61,6 +63,12 @@ public struct VaultBatch: Sendable {
     /// Sets the account-wide update state (its channels are kept).
     public mutating func saveUpdateState(pts: Int32, qts: Int32, date: Int64, seq: Int32) {
         updateState = (pts, qts, date, seq)
+    }
+
+    /// Removes the account-wide update state and every channel's pts (a client that starts its update
+    /// sequence over). Saving a state or a channel in the same batch is ``VaultError/Code/invalidArgument``.
+    public mutating func removeUpdateState() {
+        removesUpdateState = true
     }
 
     /// Sets one channel's pts. When the vault has no update state yet and the batch sets none, an
@@ -107,7 +115,7 @@ extension SessionVault {
         try await write(batch)
     }
 
-    /// Commits `batch` in one durable transaction (see ``write(_:)-(inout VaultBatch)``).
+    /// Commits `batch` in one durable transaction (usually built in place: `write { batch in … }`).
     public func write(_ batch: VaultBatch) async throws(VaultError) {
         guard !batch.isEmpty else { return try checkOpen() }
         try Self.validate(batch)
@@ -149,6 +157,12 @@ extension SessionVault {
 
             // Update state and channels.
             let oldState = session.updateState
+            if batch.removesUpdateState, let oldState {
+                changes.delete(keys.tag(kind: .updateState, identity: []))
+                for channel in oldState.channels.keys.sorted() {
+                    changes.delete(keys.tag(kind: .channelState, identity: RecordCodec.channelIdentity(channel)))
+                }
+            }
             var account = batch.updateState
             if account == nil && oldState == nil && !batch.channelUpserts.isEmpty { account = (0, 0, 0, 0) }
             if let account,
@@ -199,6 +213,7 @@ extension SessionVault {
                     session.dataCenters = byIdentity.keys.sorted().map { byIdentity[$0]! }
                 }
                 if let user = batch.user { session.user = user }
+                if batch.removesUpdateState { session.updateState = nil }
                 if let account {
                     if session.updateState == nil {
                         session.updateState = UpdateState(pts: account.pts, qts: account.qts, date: account.date, seq: account.seq)
@@ -231,6 +246,9 @@ extension SessionVault {
             }
         }
         if case .some(.some(let user)) = batch.user { try RecordCodec.validate(user) }
+        if batch.removesUpdateState && (batch.updateState != nil || !batch.channelUpserts.isEmpty) {
+            throw VaultError(.invalidArgument, "the update state is both removed and saved in one batch")
+        }
         for channel in batch.channelDeletions where batch.channelUpserts[channel] != nil {
             throw VaultError(.invalidArgument, "channel \(channel) is both saved and deleted in one batch")
         }

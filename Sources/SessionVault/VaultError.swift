@@ -4,11 +4,32 @@
 /// Nothing secret ever enters an error: not an auth key, not a data key, not passphrase bytes,
 /// and not the content of a record (a tampered record is named by its ``RecordKind`` only).
 ///
+/// <!-- example: given runBot: (SessionVault) async throws -> Void -->
 /// ```swift
 /// do {
+///     let passphrase = try PassphraseSource.readPassphrase()
 ///     let vault = try await SessionVault.open(at: "bot", passphrase: passphrase)
-/// } catch let error where error.code == .wrongPassphrase {
+///     try await runBot(vault)   // your code, which may throw other errors
+///     try await vault.close()
+/// } catch let error as VaultError where error.code == .wrongPassphrase {
 ///     print("wrong passphrase")
+/// }
+/// ```
+///
+/// When everything in the `do` block throws only `VaultError` (SessionVault's functions declare
+/// `throws(VaultError)`), `error` already is one and the cast would be flagged as always true:
+///
+/// ```swift
+/// do {
+///     let passphrase = try PassphraseSource.readPassphrase()
+///     let vault = try await SessionVault.open(at: "bot", passphrase: passphrase)
+///     try await vault.close()
+/// } catch {
+///     switch error.code {
+///     case .wrongPassphrase: print("wrong passphrase")
+///     case .inUse: print("the vault is in use by pid \(error.holderPID.map { "\($0)" } ?? "unknown")")
+///     default: throw error
+///     }
 /// }
 /// ```
 public struct VaultError: Error, Hashable, Sendable, CustomStringConvertible {

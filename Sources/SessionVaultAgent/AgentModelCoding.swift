@@ -139,8 +139,11 @@ enum AgentModelCoding {
         case .null?: batch.setUser(nil)
         case let value?: batch.setUser(try user(JSONObject(value, path: "changes.user", in: object.bytes)))
         }
-        if let state = try object.object("update_state") {
-            let account = try updateState(state, withChannels: false)
+        switch object.member("update_state") {
+        case nil: break
+        case .null?: batch.removeUpdateState()
+        case let value?:
+            let account = try updateState(JSONObject(value, path: "changes.update_state", in: object.bytes), withChannels: false)
             batch.saveUpdateState(pts: account.pts, qts: account.qts, date: account.date, seq: account.seq)
         }
         if var channels = try object.object("channels") {

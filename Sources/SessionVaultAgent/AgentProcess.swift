@@ -15,10 +15,10 @@ public enum AgentProcess {
         csystem_termination_pipe()
     }
 
-    /// Asks the kernel to send SIGTERM to this process when its parent dies (Linux).
-    /// - Returns: false when the parent has already died (the caller should stop now).
-    @discardableResult
-    public static func terminateWithParent() -> Bool {
-        csystem_set_parent_death_signal(SIGTERM) != 1
+    /// Asks the kernel to send SIGTERM to this process when its parent dies (Linux). A parent that
+    /// died before this call cannot be told apart from a process started by init (a service), so
+    /// that case is left to end of input, which a dead parent's pipe also gives.
+    public static func terminateWithParent() {
+        _ = csystem_set_parent_death_signal(SIGTERM)
     }
 }

@@ -84,18 +84,14 @@ public struct AgentServer: ~Copyable {
         var scanned = 0  // bytes of the buffer already known to hold no newline
         while true {
             while let newline = inputBuffer.withUnsafeBytes({ raw in raw[scanned...].firstIndex(of: 10) }) {
+                if newline > Self.maximumLineByteCount { return try refuseOversizedLine() }
                 if let ending = try await handleLine(length: newline) { return ending }
                 inputBuffer.removeFirst(newline + 1)
                 scanned = 0
                 if terminationRequested() { return .terminated }
             }
             scanned = inputBuffer.count
-            if inputBuffer.count > Self.maximumLineByteCount {
-                inputBuffer.removeAll()
-                let error = VaultError(.invalidArgument, "a request line is longer than \(Self.maximumLineByteCount >> 20) MiB; ending the session")
-                _ = try send(answer(id: nil, error))
-                return .oversizedRequest
-            }
+            if inputBuffer.count > Self.maximumLineByteCount { return try refuseOversizedLine() }
             switch try waitForInput() {
             case .data: continue
             case .terminated: return .terminated
@@ -106,6 +102,14 @@ public struct AgentServer: ~Copyable {
                 return .endOfInput
             }
         }
+    }
+
+    /// Answers a line longer than the limit and ends the session (the stream cannot be resynchronised).
+    private mutating func refuseOversizedLine() throws(VaultError) -> Ending {
+        inputBuffer.removeAll()
+        let error = VaultError(.invalidArgument, "a request line is longer than \(Self.maximumLineByteCount >> 20) MiB; ending the session")
+        _ = try send(answer(id: nil, error))
+        return .oversizedRequest
     }
 
     // MARK: - Requests

@@ -3,6 +3,11 @@ public import SessionVault
 /// The audit behind `session-vault verify`: a list of findings, each with a severity and a stable code.
 ///
 /// ```swift
+/// import Foundation   // exit
+///
+/// let passphrase = try PassphraseSource.readPassphrase()
+/// var configuration = SessionVault.Configuration()
+/// configuration.mode = .openExisting
 /// let vault = try await SessionVault.open(at: "bot", passphrase: passphrase, configuration: configuration)
 /// let audit = try await VaultAudit.run(on: vault, passphrase: passphrase)
 /// try await vault.close()

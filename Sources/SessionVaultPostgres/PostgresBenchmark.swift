@@ -1,3 +1,4 @@
+#if SESSION_VAULT_POSTGRES
 public import SessionVault
 
 /// `session-vault bench --postgres URL`: durable hot-path saves against a PostgreSQL server, beside
@@ -44,3 +45,4 @@ public enum PostgresBenchmark {
         return (rates[rates.count / 2], rates.first ?? 0, rates.last ?? 0, rates.count)
     }
 }
+#endif

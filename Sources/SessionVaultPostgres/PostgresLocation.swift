@@ -1,3 +1,4 @@
+#if SESSION_VAULT_POSTGRES
 public import Foundation
 public import SessionVault
 
@@ -96,3 +97,4 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         "postgres://\(username)@\(host):\(port)/\(database)?session=\(sessionName)\(keyedNames ? "&keyed_names=true" : "")"
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if SESSION_VAULT_POSTGRES
 import Foundation
 public import Logging
 import NIOCore
@@ -510,3 +511,4 @@ public final class PostgresRecordStore: RecordStore {
         return out.prefix(8).reversed().reduce(Int64(0)) { $0 << 8 | Int64($1) }
     }
 }
+#endif

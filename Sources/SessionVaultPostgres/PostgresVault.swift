@@ -1,3 +1,4 @@
+#if SESSION_VAULT_POSTGRES
 import Logging
 public import SessionVault
 
@@ -5,7 +6,7 @@ public import SessionVault
 ///
 /// ```swift
 /// let location = try PostgresLocation(parsing: "postgres://bots@db.internal/sessions?session=bot-17")
-/// let vault = try await PostgresVault.open(location, passphrase: passphrase)
+/// let vault = try await PostgresVault.open(location, passphrase: try PassphraseSource.readPassphrase())
 /// ```
 /// A second opener anywhere gets ``VaultError/Code/inUse`` naming the holder; a crashed holder's
 /// lock goes away with its connection.
@@ -78,3 +79,4 @@ extension PostgresVault {
         return location.description
     }
 }
+#endif

@@ -1,3 +1,4 @@
+#if SESSION_VAULT_POSTGRES
 public import SessionVault
 
 /// Copies a session (and its peer cache) from one open vault into a new, empty one — SQLite to
@@ -32,3 +33,4 @@ public enum SessionCopy {
         return Result(records: await destination.recordCount, peers: peers.count)
     }
 }
+#endif

@@ -40,13 +40,14 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Before anything slow: the parent may die while Argon2id runs.
-        guard AgentProcess.terminateWithParent() else { return }
+        AgentProcess.terminateWithParent()
         try await CommandRunner.run {
             let vault: SessionVault
             let termination: Int32
-            let printable = VaultAccess.describe(location)
+            var printable = VaultAccess.describe(location)
             do throws(VaultError) {
                 let resolved = try VaultAccess.resolve(location, mustExist: create ? nil : true)
+                printable = VaultAccess.describe(resolved)
                 var configuration = VaultAccess.configuration(mode: create ? .openOrCreate : .openExisting, kdf: kdf.parameters)
                 configuration.lockWait = .milliseconds(Int64((lockWait * 1000).rounded()))
                 configuration.durability = durability == "normal" ? .normal : .full

@@ -37,7 +37,7 @@ struct FixtureTests {
         for category in [
             "flipped-record-byte", "header", "keyslot", "kdf-bounds", "moved-record", "copied-from-another-vault",
             "deleted-or-inserted", "truncated", "not-a-vault", "structure", "record-structure", "authentic-but-invalid",
-            "rollback-undetected",
+            "rollback-undetected", "schema",
         ] {
             #expect(categories.contains(category), "no fixture of category \(category)")
         }

@@ -17,7 +17,7 @@ struct SoakCommandTests {
             let path = directory + "/soak.session"
             let child = try ChildProcess(
                 SoakBinary.path,
-                ["soak", path, "--kdf", "interactive", "--transactions", "60", "--seed", "4", "--passwd-every", "10", "--rotate-every", "10"],
+                ["soak", path, "--kdf", "interactive", "--transactions", "60", "--seconds", "600", "--seed", "4", "--passwd-every", "10", "--rotate-every", "10"],
                 environment: SoakBinary.soakEnvironment(current: 0)
             )
             #expect(await child.wait() == .exited(0), "\(child.stderr)")

@@ -108,6 +108,27 @@ struct VaultBatchTests {
         try await vault.close()
     }
 
+    @Test func removingTheUpdateStateRemovesEveryChannel() async throws {
+        let backing = SharedDictionaryStore.Backing()
+        let vault = try await countingVault(backing)
+        try await vault.save(try sampleSession(channels: 4))
+        await #expect(throws: VaultError(.invalidArgument, "")) {
+            try await vault.write { batch in
+                batch.removeUpdateState()
+                batch.saveChannelState(channelID: 1, pts: 1)
+            }
+        }
+        let before = backing.commitCount.withLock { $0 }
+        try await vault.write { $0.removeUpdateState() }
+        #expect(backing.commitCount.withLock { $0 } == before + 1)
+        #expect(try await vault.load()?.updateState == nil)
+        try await vault.close()
+        let reopened = try await countingVault(backing)  // the record set still authenticates
+        #expect(try await reopened.load()?.updateState == nil)
+        #expect(try await reopened.load()?.dataCenters.count == 3)
+        try await reopened.close()
+    }
+
     @Test func aFailedBatchChangesNothing() async throws {
         let backing = SharedDictionaryStore.Backing()
         let vault = try await countingVault(backing)

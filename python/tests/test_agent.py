@@ -157,8 +157,6 @@ def test_a_failed_request_leaves_the_agent_usable(tmp_path):
         assert agent.load()["session"] is None  # nothing of the failed writes was applied
 
 
-@pytest.mark.xfail(strict=True, reason="the agent parses a line of up to 16 MiB + 64 KiB when its newline is "
-                   "already buffered (AGENT.md 2: at most 16 MiB): reported")
 def test_an_oversized_request_ends_the_agent(tmp_path):
     agent = open_agent(tmp_path / "v", create=True)
     overhead = len('{"padding":"","id":1,"op":"load"}')

@@ -275,3 +275,54 @@ def test_imported_pyrogram_session_runs_through_the_adapter(tmp_path):
     with sessionvault.Agent(path, PASSPHRASE) as agent:
         kinds = {p["id"]: p["kind"] for p in agent.peers()}
     assert kinds == {p["id"]: p["type"] for p in facts["peers"]}
+
+
+def test_failures_are_clear_and_lose_nothing(tmp_path):
+    import signal
+
+    async def main():
+        storage = VaultStorage(tmp_path / "bot", PASSPHRASE, kdf=KDF)
+        await storage.open()
+        await storage.dc_id(2)
+        await storage.auth_key(KEY)
+        os.kill(storage._vault._agent.pid, signal.SIGKILL)  # the agent killed under the bot
+        with pytest.raises(sessionvault.AgentDiedError):
+            await storage.user_id(SELF_ID)
+        assert await storage.user_id() is None  # that write is known not to have happened
+        await storage.user_id(SELF_ID)  # the next call starts a new agent
+        assert (await storage.auth_key(), await storage.user_id()) == (KEY, SELF_ID)
+        await storage.close()
+        with pytest.raises(sessionvault.WrongPassphraseError):
+            await VaultStorage(tmp_path / "bot", "not the passphrase").open()
+        with pytest.raises(sessionvault.NotFoundError):
+            await VaultStorage(tmp_path / "other", PASSPHRASE, create=False).open()
+        reopened = VaultStorage(tmp_path / "bot", PASSPHRASE)
+        await reopened.open()
+        assert (await reopened.dc_id(), await reopened.auth_key(), await reopened.user_id()) == (2, KEY, SELF_ID)
+        await reopened.close()
+    asyncio.run(main())
+    assert {name.split("-")[0] for name in os.listdir(tmp_path)} == {"bot.session"}
+    assert not scan_for_secrets([tmp_path], secret_needles([KEY], [SELF_ID]))
+
+
+@pytest.mark.skipif(not os.environ.get("SESSION_VAULT_TEST_POSTGRES_URL"),
+                    reason="no PostgreSQL server (make python-test runs one with scripts/with-postgres.sh)")
+def test_a_storage_kept_in_postgresql(monkeypatch):
+    monkeypatch.setenv("SESSION_VAULT_POSTGRES_PASSWORD_FILE", os.environ["SESSION_VAULT_TEST_POSTGRES_PASSWORD_FILE"])
+    monkeypatch.setenv("SESSION_VAULT_POSTGRES_URL", os.environ["SESSION_VAULT_TEST_POSTGRES_URL"])
+    location = "pg:python-%s-%d" % (FLAVOUR, os.getpid())
+
+    async def main():
+        storage = VaultStorage(location, PASSPHRASE, kdf=KDF)
+        await storage.open()
+        await storage.dc_id(2)
+        await storage.auth_key(KEY)
+        await storage.user_id(SELF_ID)
+        await storage.update_peers([(-1001987654321, 99, "channel", "examplechannel", None)] if FLAVOUR != "kurigram"
+                                   else [(-1001987654321, 99, "channel", None)])
+        await storage.close()
+        await storage.open()
+        assert (await storage.dc_id(), await storage.auth_key(), await storage.user_id()) == (2, KEY, SELF_ID)
+        assert (await storage.get_peer_by_id(-1001987654321)).access_hash == 99
+        await storage.delete()
+    asyncio.run(main())

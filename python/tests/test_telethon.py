@@ -1,4 +1,5 @@
 """sessionvault.telethon.VaultSession through Telethon 1.45's real TelegramClient, offline."""
+import asyncio
 import datetime
 import hashlib
 import json
@@ -310,7 +311,6 @@ def test_session_semantics(tmp_path):
 def test_imported_telethon_session_runs_through_the_adapter(tmp_path):
     path, facts = import_fixture("telethon-v8.session", tmp_path)
     session = VaultSession(path, PASSPHRASE, create=False)
-    client = TelegramClient(session, 12345, API_HASH)
     assert (session.dc_id, session.server_address, session.port) == (facts["dc_id"], facts["server_address"],
                                                                        facts["port"])
     assert hashlib.sha256(session.auth_key.key).hexdigest() == facts["auth_key_sha256"]
@@ -323,6 +323,7 @@ def test_imported_telethon_session_runs_through_the_adapter(tmp_path):
     assert session.get_input_entity(0).access_hash == facts["user"]["id"]
 
     async def resolve_all():
+        client = TelegramClient(session, 12345, API_HASH)  # in the loop (Python 3.9 has none outside)
         resolved = []
         for peer in facts["peers"]:
             by_id = await client.get_input_entity(peer["id"])
@@ -330,10 +331,33 @@ def test_imported_telethon_session_runs_through_the_adapter(tmp_path):
             for key in ([peer["username"]] if peer["username"] else []) + ([peer["phone"]] if peer["phone"] else []):
                 assert (await client.get_input_entity(key)).to_dict() == by_id.to_dict()
         return resolved
-    import asyncio
     for peer, input_peer in asyncio.run(resolve_all()):
         if peer["type"] == "chat":
             assert input_peer.chat_id == -peer["id"]
         else:
             assert input_peer.access_hash == peer["access_hash"]
     session.close()
+
+
+@pytest.mark.skipif(not os.environ.get("SESSION_VAULT_TEST_POSTGRES_URL"),
+                    reason="no PostgreSQL server (make python-test runs one with scripts/with-postgres.sh)")
+def test_a_session_kept_in_postgresql(monkeypatch):
+    monkeypatch.setenv("SESSION_VAULT_POSTGRES_PASSWORD_FILE", os.environ["SESSION_VAULT_TEST_POSTGRES_PASSWORD_FILE"])
+    monkeypatch.setenv("SESSION_VAULT_POSTGRES_URL", os.environ["SESSION_VAULT_TEST_POSTGRES_URL"])
+    name = "python-telethon-%d" % os.getpid()
+    location = "%s?session=%s" % (os.environ["SESSION_VAULT_TEST_POSTGRES_URL"], name)
+    session = VaultSession(location, PASSPHRASE, kdf=KDF)
+    session.set_dc(2, "149.154.167.51", 443)
+    session.auth_key = AuthKey(KEY)
+    session.process_entities([types.User(id=1234567890, access_hash=-5000000000000000001, first_name="Alice",
+                                         username="Alice_Example")])
+    session.set_update_state(0, types.updates.State(5, 6, datetime.datetime.now(datetime.timezone.utc), 7, 0))
+    with pytest.raises(sessionvault.InUseError):
+        VaultSession("pg:" + name, PASSPHRASE)  # the same session by name, through SESSION_VAULT_POSTGRES_URL
+    session.close()
+    again = VaultSession("pg:" + name, PASSPHRASE, create=False)
+    assert (again.dc_id, again.auth_key.key, again.get_update_state(0).pts) == (2, KEY, 5)
+    assert again.get_input_entity("alice_example").access_hash == -5000000000000000001
+    again.delete()
+    with pytest.raises(sessionvault.NotFoundError):
+        VaultSession("pg:" + name, PASSPHRASE, create=False)

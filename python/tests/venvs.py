@@ -18,7 +18,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON_DIR = os.path.dirname(HERE)
 VENV_DIR = os.path.join(PYTHON_DIR, ".venv")
-PYTEST = ["pytest==8.3.4", "iniconfig==2.3.1", "packaging==26.4", "pluggy==1.7.0",
+PYTEST = ["pytest==8.3.4", "iniconfig==2.1.0", "packaging==25.0", "pluggy==1.5.0",  # these work on Python 3.9-3.13
           "exceptiongroup==1.2.2; python_version < '3.11'", "tomli==2.2.1; python_version < '3.11'",
           "setuptools==75.3.0"]
 PINS = {

@@ -11,8 +11,7 @@ int csystem_disable_core_dumps(void);
 int csystem_dumpable(void);
 
 /// Asks the kernel to send `signal` to this process when its parent dies (Linux PR_SET_PDEATHSIG).
-/// Returns 0 on success; 1 when the parent already died before the request (the process was
-/// re-parented to init); -1 where unsupported or on error.
+/// Returns 0 on success, -1 where unsupported or on error.
 int csystem_set_parent_death_signal(int signal);
 
 /// Installs handlers for SIGTERM, SIGINT and SIGHUP that write one byte into a non-blocking,

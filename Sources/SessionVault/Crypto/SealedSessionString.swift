@@ -3,7 +3,9 @@
 ///
 /// A leaked sealed string is as useless as a leaked vault file. Layout: `docs/FORMAT.md` §10.
 ///
+/// <!-- example: given session: Session -->
 /// ```swift
+/// let passphrase = try PassphraseSource.readPassphrase(.sealedString)         // not the vault's
 /// let line = try SealedSessionString.seal(session, passphrase: passphrase)      // "svs1.…"
 /// let vault = try await SealedSessionString.open(line, passphrase: passphrase)  // memory-only
 /// ```
@@ -17,6 +19,8 @@ public enum SealedSessionString {
 
     /// Seals `session` (data centers, user, update state, channels, extras; not the peer cache).
     /// - Parameters:
+    ///   - session: What the string holds.
+    ///   - passphrase: The string passphrase (``PassphraseSource/Names/sealedString``), not the vault's.
     ///   - configuration: Its ``SessionVault/Configuration/kdf`` chooses the Argon2id parameters.
     public static func seal(
         _ session: Session,
@@ -60,29 +64,7 @@ public enum SealedSessionString {
         passphrase: Passphrase,
         configuration: SessionVault.Configuration
     ) throws(VaultError) -> Session {
-        var trimmed = Substring(text)
-        while let last = trimmed.last, last == "\n" || last == "\r" || last == " " { trimmed = trimmed.dropLast() }
-        guard trimmed.utf8.count <= maximumCharacterCount else {
-            throw VaultError(.invalidArgument, "the sealed string is longer than \(maximumCharacterCount) characters")
-        }
-        guard trimmed.hasPrefix(prefix) else {
-            throw VaultError(.invalidArgument, "not a sealed session string (it does not start with '\(prefix)')")
-        }
-        guard let blob = try GuardedBase64.decodeText(trimmed.dropFirst(prefix.count), padding: .unpadded) else {
-            throw VaultError(.invalidArgument, "the sealed string is not valid unpadded base64url")
-        }
-        let headerCount = 2 + 8 + 8 + KeyDerivation.saltByteCount + SecretBox.nonceByteCount + KeyDerivation.wrappedKeyByteCount
-        guard blob.count >= headerCount + SecretBox.nonceByteCount + SecretBox.macByteCount else {
-            throw VaultError(.corrupt, "the sealed string is truncated (\(blob.count) bytes)")
-        }
-        guard blob[0] == version else {
-            throw VaultError(.unsupportedFormatVersion, "the sealed string has version \(blob[0]); this build reads \(version)")
-        }
-        guard let algorithm = KDFParameters.Algorithm(rawValue: blob[1]) else {
-            throw VaultError(.unsupportedFormatVersion, "the sealed string uses an unknown KDF (code \(blob[1]))")
-        }
-        func u64(_ offset: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(blob[offset + $1]) << (8 * UInt64($1)) } }
-        let parameters = KDFParameters(algorithm: algorithm, opsLimit: u64(2), memLimit: u64(10))
+        let (blob, parameters) = try parse(text)
         try parameters.validate(allowingTestParameters: configuration.allowsInsecureKDFParametersForTesting)
         var offset = 18
         let salt = Array(blob[offset..<(offset + 16)])
@@ -108,6 +90,40 @@ public enum SealedSessionString {
         }
         guard opened else { throw VaultError(.tampered, "the sealed string failed authentication") }
         return try decodePayload(payload)
+    }
+
+    /// The KDF parameters a sealed string declares (public metadata, like a vault's keyslot
+    /// parameters): read without a passphrase and without deriving anything.
+    public static func kdfParameters(of text: String) throws(VaultError) -> KDFParameters {
+        try parse(text).parameters
+    }
+
+    /// The blob of a sealed string and its declared KDF parameters (not yet checked against the bounds).
+    private static func parse(_ text: String) throws(VaultError) -> (blob: [UInt8], parameters: KDFParameters) {
+        var trimmed = Substring(text)
+        while let last = trimmed.last, last == "\n" || last == "\r" || last == " " { trimmed = trimmed.dropLast() }
+        guard trimmed.utf8.count <= maximumCharacterCount else {
+            throw VaultError(.invalidArgument, "the sealed string is longer than \(maximumCharacterCount) characters")
+        }
+        guard trimmed.hasPrefix(prefix) else {
+            throw VaultError(.invalidArgument, "not a sealed session string (it does not start with '\(prefix)')")
+        }
+        guard let blob = try GuardedBase64.decodeText(trimmed.dropFirst(prefix.count), padding: .unpadded) else {
+            throw VaultError(.invalidArgument, "the sealed string is not valid unpadded base64url")
+        }
+        let headerCount = 2 + 8 + 8 + KeyDerivation.saltByteCount + SecretBox.nonceByteCount + KeyDerivation.wrappedKeyByteCount
+        guard blob.count >= headerCount + SecretBox.nonceByteCount + SecretBox.macByteCount else {
+            throw VaultError(.corrupt, "the sealed string is truncated (\(blob.count) bytes)")
+        }
+        guard blob[0] == version else {
+            throw VaultError(.unsupportedFormatVersion, "the sealed string has version \(blob[0]); this build reads \(version)")
+        }
+        guard let algorithm = KDFParameters.Algorithm(rawValue: blob[1]) else {
+            throw VaultError(.unsupportedFormatVersion, "the sealed string uses an unknown KDF (code \(blob[1]))")
+        }
+        func u64(_ offset: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(blob[offset + $1]) << (8 * UInt64($1)) } }
+        let parameters = KDFParameters(algorithm: algorithm, opsLimit: u64(2), memLimit: u64(10))
+        return (blob, parameters)
     }
 
     /// K_payload = BLAKE2b-256(key = DEK, LABEL("sealed-string-key") ‖ header).

@@ -62,6 +62,7 @@ public final class SecretBytes: @unchecked Sendable {
     /// This is how code outside SessionVault brings its own secret in (a key read from its own store,
     /// a passphrase from its own prompt) without an unguarded copy:
     ///
+    /// <!-- example: given myKeyStore: some KeyStore -->
     /// ```swift
     /// let secret = try SecretBytes(count: AuthKey.byteCount) { buffer in
     ///     try myKeyStore.readKey(into: buffer)   // writes exactly buffer.count bytes

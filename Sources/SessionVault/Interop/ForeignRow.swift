@@ -77,6 +77,10 @@ struct ForeignRow {
 
     /// An auth key column: NULL or empty means no key; anything but 256 bytes is damage.
     func authKey(_ column: String) throws(VaultError) -> AuthKey? {
+        if let index = indexes[column], ![CSQLITE_NULL, CSQLITE_BLOB].contains(statement.columnType(index)) {
+            // Never "no key": a key stored as TEXT (or a number) is damage, not a session that never logged in.
+            throw VaultError(.corrupt, "\(table).\(column) is not stored as a BLOB; an auth key is 256 bytes of BLOB")
+        }
         guard let secret = try secretBlob(column) else { return nil }
         guard secret.count == AuthKey.byteCount else {
             throw VaultError(.corrupt, "\(table).\(column) holds \(secret.count) bytes; an auth key is 256")

@@ -134,7 +134,7 @@ enum PyrogramSQLiteFormat {
             var endpoint: Endpoint?
             if let address = row.text("server_address"), !address.isEmpty {
                 guard IPAddressText.packed(address) != nil else {
-                    throw VaultError(.corrupt, "sessions.server_address '\(address)' is not an IP address")
+                    throw VaultError(.corrupt, "sessions.server_address \(EchoedText.quoted(address)) is not an IP address")
                 }
                 guard let port = try row.integer("port"), let narrow = UInt16(exactly: port), narrow != 0 else {
                     throw VaultError(.corrupt, "sessions.port is missing or out of range")
@@ -202,7 +202,7 @@ enum PyrogramSQLiteFormat {
             )
         }
         if !unknownTypes.isEmpty {
-            notes.append("peers of unknown type \(unknownTypes.sorted().map { "'\($0)'" }.joined(separator: ", ")) were skipped")
+            notes.append("peers of unknown type \(EchoedText.list(unknownTypes.sorted(), quoting: true)) were skipped")
         }
         if legacyUsernames > 0 {
             notes.append(

@@ -14,7 +14,7 @@ import Darwin
 /// SQLite files are recognised by their header, table names and version number; strings by their
 /// shape (length, alphabet, version character). A string is read with `read(2)` into guarded
 /// memory and decoded there: no copy of the key lands in a `String` or `[UInt8]`. A SQLite source
-/// is opened read-only (or copied privately first, see ``SQLiteSourceFile``): importing never
+/// is opened read-only (or, in WAL mode or beside a journal, read through a private copy): importing never
 /// changes it. When the content is not recognised, the error says what was seen.
 public enum SessionImporter {
     /// Where to read a session from.
@@ -66,9 +66,27 @@ public enum SessionImporter {
 
     // MARK: - Files
 
+    /// A SOURCE that is not a file, as errors show it. A session string given by mistake where a path
+    /// belongs (a long run of base64 characters) is never echoed; another long path is cut.
+    static func shownSource(_ path: String, missing: Bool) -> String {
+        let bytes = Array(path.utf8)
+        let base64Like = bytes.allSatisfy {
+            GuardedBase64.isAlphabet($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "=")
+                || $0 == UInt8(ascii: ".")
+        }
+        if missing && bytes.count >= 64 && base64Like && !bytes.contains(UInt8(ascii: "/")) {
+            return "the \(bytes.count)-character SOURCE (it looks like a session string, not a file name: not shown; "
+                + "give a session string through a file or standard input, '-')"
+        }
+        return bytes.count > 256 ? EchoedText.quoted(path, limit: 96) : path
+    }
+
     private static func readFile(_ path: String, format: SessionFormat?, sqliteLibraryPath: String?) throws(VaultError) -> ImportedSession {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FileSystem.error(errno, "cannot read \(path)") }
+        guard descriptor >= 0 else {
+            let code = errno
+            throw FileSystem.error(code, "cannot read \(shownSource(path, missing: code == ENOENT || code == ENAMETOOLONG))")
+        }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else {
             let code = errno
@@ -154,7 +172,7 @@ public enum SessionImporter {
     static func identify(_ db: SQLiteConnection, path: String) throws(VaultError) -> SQLiteIdentity {
         let tables = try db.tableNames()
         let tableSet = Set(tables)
-        let seen = tables.isEmpty ? "a SQLite database with no tables" : "a SQLite file with tables \(tables.joined(separator: ", "))"
+        let seen = tables.isEmpty ? "a SQLite database with no tables" : "a SQLite file with tables \(EchoedText.list(tables, limit: 12))"
         guard tableSet.contains("version") else {
             if tableSet.contains("sv_header") {
                 throw VaultError(.invalidArgument, "\(path) is already a SessionVault vault, not a plaintext session")

@@ -29,7 +29,7 @@ enum TelethonSQLiteFormat {
             if let address = row.text("server_address"), !address.isEmpty {
                 let port = try row.integer("port")
                 guard IPAddressText.packed(address) != nil else {
-                    throw VaultError(.corrupt, "sessions.server_address '\(address)' is not an IP address")
+                    throw VaultError(.corrupt, "sessions.server_address \(EchoedText.quoted(address)) is not an IP address")
                 }
                 guard let port, let narrow = UInt16(exactly: port), narrow != 0 else {
                     throw VaultError(.corrupt, "sessions.port is missing or out of range")

@@ -26,7 +26,7 @@ enum TelethonV2SQLiteFormat {
             func endpoint(_ column: String) throws(VaultError) -> Endpoint? {
                 guard let text = row.text(column), !text.isEmpty else { return nil }
                 guard let endpoint = IPAddressText.splitHostPort(text) else {
-                    throw VaultError(.corrupt, "datacenter.\(column) '\(text)' is not 'ip:port'")
+                    throw VaultError(.corrupt, "datacenter.\(column) \(EchoedText.quoted(text)) is not 'ip:port'")
                 }
                 return endpoint
             }

@@ -20,6 +20,10 @@ public protocol RecordStore: AnyObject {
     func readRecords() async throws(VaultError) -> [SealedRecord]
     /// The record stored under `tag`, if any (one indexed lookup).
     func readRecord(tag: [UInt8]) async throws(VaultError) -> SealedRecord?
+    /// How many records are stored (the manifest included), when the backend can count them without
+    /// reading them; nil (the default) otherwise. An opener compares it with the manifest before it
+    /// reads any record, so a file padded with junk rows is refused without loading them.
+    func recordCount() async throws(VaultError) -> Int?
     /// Applies `transaction` atomically and durably.
     func commit(_ transaction: RecordTransaction) async throws(VaultError)
     /// Flushes and releases the store.
@@ -32,6 +36,9 @@ public protocol RecordStore: AnyObject {
 }
 
 extension RecordStore {
+    /// Not counted by default: the manifest is then checked after reading every record.
+    public func recordCount() async throws(VaultError) -> Int? { nil }
+
     /// Nothing to purge by default (memory stores keep no old values).
     public func purgeFreedSpace() async throws(VaultError) {}
 }

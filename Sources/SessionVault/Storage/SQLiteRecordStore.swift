@@ -299,7 +299,8 @@ public final class SQLiteRecordStore: RecordStore {
     /// `SQLITE_READONLY_DIRECTORY`: the database file is writable but its directory is not.
     private static let readOnlyDirectoryCode: Int32 = 8 | (6 << 8)
 
-    /// Refuses files of other applications and vaults with missing tables.
+    /// Refuses files of other applications, vaults with missing tables (`corrupt`) and any schema
+    /// object the format does not define (`tampered`, ``VaultSchema``), before any row is read.
     private func checkIdentity() throws(VaultError) {
         let applicationID = try connection.integer("PRAGMA application_id") ?? 0
         guard applicationID == Self.applicationID else {
@@ -312,6 +313,18 @@ public final class SQLiteRecordStore: RecordStore {
         guard required.isSubset(of: tables) else {
             throw VaultError(.corrupt, "\(path) lacks vault tables \(required.subtracting(tables).sorted())")
         }
+        try VaultSchema.check(try schemaObjects(), path: path)
+    }
+
+    /// `(type, name, tbl_name, sql)` of every row of `sqlite_schema`.
+    private func schemaObjects() throws(VaultError) -> [(type: String?, name: String?, tableName: String?, sql: String?)] {
+        let statement = try connection.statement("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name, type")
+        defer { statement.reset() }
+        var objects: [(type: String?, name: String?, tableName: String?, sql: String?)] = []
+        while try statement.step() {
+            objects.append((statement.text(0), statement.text(1), statement.text(2), statement.text(3)))
+        }
+        return objects
     }
 
     private func tableNames() throws(VaultError) -> [String] {
@@ -404,6 +417,12 @@ public final class SQLiteRecordStore: RecordStore {
             )
         }
         return records
+    }
+
+    /// `SELECT count(*)` of `sv_record`: no row is loaded.
+    public func recordCount() throws(VaultError) -> Int? {
+        guard let count = try connection.integer("SELECT count(*) FROM sv_record") else { return nil }
+        return Int(count)
     }
 
     /// The record stored under `tag`: one primary-key lookup.

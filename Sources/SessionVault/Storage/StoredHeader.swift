@@ -2,7 +2,7 @@
 public struct StoredHeader: Hashable, Sendable {
     /// The 12 ASCII bytes `sessionvault`.
     public static let magic: [UInt8] = Array("sessionvault".utf8)
-    /// The magic of benchmark-only vaults written with a non-secretbox ``RecordCipher``: no opener
+    /// The magic of benchmark-only vaults written with a non-secretbox record cipher: no opener
     /// accepts it, so such a vault can never be mistaken for (or reopened as) a real one.
     public static let benchmarkMagic: [UInt8] = Array("svbenchmark!".utf8)
     /// The format version this build writes and reads.
