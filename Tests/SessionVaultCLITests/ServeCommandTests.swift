@@ -402,7 +402,7 @@ final class AgentHarness: @unchecked Sendable {
             let chunk = handle.availableData
             if chunk.isEmpty { handle.readabilityHandler = nil } else { errorText.append(chunk) }
         }
-        try process.run()
+        try SpawningThread.shared.run(process)
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -488,5 +488,43 @@ final class AgentHarness: @unchecked Sendable {
         var isFinished: Bool { state.withLock { $0.finished && $0.lines.isEmpty } }
         func next() -> String? { state.withLock { $0.lines.isEmpty ? nil : $0.lines.removeFirst() } }
         var raw: [UInt8] { state.withLock { $0.raw } }
+    }
+}
+
+/// Starts processes from one thread that lives as long as the test process. The agent asks for
+/// `PR_SET_PDEATHSIG`, which Linux sends when the *thread* that forked it ends; a worker thread of
+/// the concurrency pool can retire while the agent still runs (docs/AGENT.md §1).
+final class SpawningThread: @unchecked Sendable {
+    // @unchecked Sendable: `jobs` is guarded by `condition`.
+    static let shared = SpawningThread()
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+
+    private init() {
+        let thread = Thread { [unowned self] in
+            while true {
+                condition.lock()
+                while jobs.isEmpty { condition.wait() }
+                let job = jobs.removeFirst()
+                condition.unlock()
+                job()
+            }
+        }
+        thread.start()
+    }
+
+    /// Runs `process.run()` on the spawning thread and waits for it.
+    func run(_ process: Process) throws {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var failure: (any Error)?
+        condition.lock()
+        jobs.append {
+            do { try process.run() } catch { failure = error }
+            done.signal()
+        }
+        condition.signal()
+        condition.unlock()
+        done.wait()
+        if let failure { throw failure }
     }
 }
