@@ -35,6 +35,8 @@ extension SessionVault {
         return try await open(store: store, storageKind: storageKind, location: location, unlock: .recoveryKey(recoveryKey), configuration: configuration)
     }
 
+    /// Hops onto the new vault's executor first, so that Argon2id and the store's reads run there
+    /// and never on the caller's actor.
     static func open(
         store: sending any RecordStore,
         storageKind: StorageKind,
@@ -42,6 +44,32 @@ extension SessionVault {
         unlock: Unlock,
         configuration: Configuration
     ) async throws(VaultError) -> SessionVault {
+        let executor: VaultExecutor
+        do throws(VaultError) {
+            executor = try VaultExecutor()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        return try await open(
+            store: store,
+            storageKind: storageKind,
+            location: location,
+            unlock: unlock,
+            configuration: configuration,
+            on: ExecutorHop(executor: executor)
+        )
+    }
+
+    private static func open(
+        store: sending any RecordStore,
+        storageKind: StorageKind,
+        location: String?,
+        unlock: Unlock,
+        configuration: Configuration,
+        on hop: isolated ExecutorHop
+    ) async throws(VaultError) -> SessionVault {
+        let executor = hop.executor
         try Sodium.ensureInitialized()
         let unlocked: Unlocked
         do throws(VaultError) {
@@ -66,6 +94,7 @@ extension SessionVault {
             throw error
         }
         return SessionVault(
+            executor: executor,
             storageKind: storageKind,
             path: location,
             configuration: configuration,

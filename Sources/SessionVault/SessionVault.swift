@@ -21,6 +21,10 @@ import Synchronization
 /// a second gets ``VaultError/Code/inUse`` naming the holder's pid. When libsqlite3 cannot be loaded,
 /// the vault is memory-only (``storageKind`` is ``StorageKind/memory``) unless the configuration
 /// says ``Configuration/FallbackPolicy/fail``.
+///
+/// Its blocking work (SQLite, the sync of every commit, Argon2id) runs on SessionVault's own
+/// threads, never on Swift's cooperative pool or on the caller's actor, and a call cancelled while
+/// it waits for the vault returns without writing: see <doc:Threading>.
 public actor SessionVault: SessionStorage {
     /// Where this vault keeps its records.
     public nonisolated let storageKind: StorageKind
@@ -42,10 +46,20 @@ public actor SessionVault: SessionStorage {
     /// How many peers the cache holds (kept current by the peer operations).
     var storedPeerCount: Int
     private var setSum: RecordSetSum
-    private var isBusy = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Where the actor runs: a serial queue on the vault thread pool, so that SQLite, `fdatasync`
+    /// and Argon2id never block Swift's cooperative pool or the caller's actor.
+    private let executor: VaultExecutor
+    /// Serialises operations across their suspension points (see ``exclusive(_:)``).
+    nonisolated let gate = OperationGate()
 
-    init(storageKind: StorageKind, path: String?, configuration: Configuration, parts: sending Parts) {
+    init(
+        executor: VaultExecutor,
+        storageKind: StorageKind,
+        path: String?,
+        configuration: Configuration,
+        parts: sending Parts
+    ) {
+        self.executor = executor
         self.storageKind = storageKind
         self.path = path
         self.configuration = configuration
@@ -58,6 +72,10 @@ public actor SessionVault: SessionStorage {
         self.storedPeerCount = parts.unlocked.state.peerCount
         self.setSum = parts.unlocked.state.setSum
     }
+
+    /// The vault's own serial executor: its work runs on a SessionVault pool thread, never on
+    /// Swift's cooperative pool or on the caller's actor (see <doc:Threading>).
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Everything an open vault owns, handed to the actor in one piece.
     struct Parts {
@@ -113,17 +131,30 @@ public actor SessionVault: SessionStorage {
 
     /// A new, empty, memory-only vault. Nothing it holds reaches disk or outlives the process.
     public static func inMemory(configuration: Configuration = Configuration()) async throws(VaultError) -> SessionVault {
-        try makeMemoryVault(path: nil, configuration: configuration)
+        try makeMemoryVault(path: nil, executor: try VaultExecutor(), configuration: configuration)
     }
 
+    /// Hops onto the new vault's executor, then opens: the file lock, every read and Argon2id run
+    /// there, never on the caller's actor (an `open` from the main actor leaves it free).
     static func open(
         location: String?,
         unlock: Unlock,
         configuration: Configuration
     ) async throws(VaultError) -> SessionVault {
+        let executor = try VaultExecutor()
+        return try await open(location: location, unlock: unlock, configuration: configuration, on: ExecutorHop(executor: executor))
+    }
+
+    private static func open(
+        location: String?,
+        unlock: Unlock,
+        configuration: Configuration,
+        on hop: isolated ExecutorHop
+    ) async throws(VaultError) -> SessionVault {
+        let executor = hop.executor
         try Sodium.ensureInitialized()
         guard let location else {
-            return try makeMemoryVault(path: nil, configuration: configuration)
+            return try makeMemoryVault(path: nil, executor: executor, configuration: configuration)
         }
         let path = try VaultPath.resolve(location)
         let library: SQLiteLibrary
@@ -141,28 +172,28 @@ public actor SessionVault: SessionStorage {
                 "libsqlite3 is unavailable; the vault is memory-only and nothing will be written to disk",
                 metadata: ["path": "\(path)", "reason": "\(error.message)"]
             )
-            return try makeMemoryVault(path: path, configuration: configuration)
+            return try makeMemoryVault(path: path, executor: executor, configuration: configuration)
         }
         switch configuration.mode {
         case .create:
             guard case .passphrase(let passphrase) = unlock else {
                 throw VaultError(.invalidArgument, "a vault is created with a passphrase, not a recovery key")
             }
-            return try await create(at: path, passphrase: passphrase, library: library, configuration: configuration)
+            return try await create(at: path, passphrase: passphrase, library: library, configuration: configuration, executor: executor)
         case .openExisting:
-            return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration)
+            return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration, executor: executor)
         case .openOrCreate:
             if try FileSystem.status(path) != nil {
-                return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration)
+                return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration, executor: executor)
             }
             guard case .passphrase(let passphrase) = unlock else {
                 throw VaultError(.notFound, "\(path) does not exist")
             }
             do throws(VaultError) {
-                return try await create(at: path, passphrase: passphrase, library: library, configuration: configuration)
+                return try await create(at: path, passphrase: passphrase, library: library, configuration: configuration, executor: executor)
             } catch where error.code == .alreadyExists {
                 // Another process created it between our check and our create.
-                return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration)
+                return try await openExisting(at: path, unlock: unlock, library: library, configuration: configuration, executor: executor)
             }
         }
     }
@@ -172,6 +203,7 @@ public actor SessionVault: SessionStorage {
         passphrase: Passphrase,
         library: SQLiteLibrary,
         configuration: Configuration,
+        executor: VaultExecutor,
         cipher: any RecordCipher = SecretBoxCipher(),
         magic: [UInt8] = StoredHeader.magic
     ) async throws(VaultError) -> SessionVault {
@@ -187,6 +219,7 @@ public actor SessionVault: SessionStorage {
         )
         reportMemoryLocking(configuration.logger)
         return SessionVault(
+            executor: executor,
             storageKind: .sqlite,
             path: path,
             configuration: configuration,
@@ -235,6 +268,22 @@ public actor SessionVault: SessionStorage {
         cipher: any RecordCipher,
         configuration: Configuration
     ) async throws(VaultError) -> SessionVault {
+        try await createBenchmarkOnlyVault(
+            at: path,
+            passphrase: passphrase,
+            cipher: cipher,
+            configuration: configuration,
+            on: ExecutorHop(executor: try VaultExecutor())
+        )
+    }
+
+    private static func createBenchmarkOnlyVault(
+        at path: String,
+        passphrase: Passphrase,
+        cipher: any RecordCipher,
+        configuration: Configuration,
+        on hop: isolated ExecutorHop
+    ) async throws(VaultError) -> SessionVault {
         try Sodium.ensureInitialized()
         let library = try SQLiteLibrary.load(path: configuration.sqliteLibraryPath).get()
         return try await create(
@@ -242,6 +291,7 @@ public actor SessionVault: SessionStorage {
             passphrase: passphrase,
             library: library,
             configuration: configuration,
+            executor: hop.executor,
             cipher: cipher,
             magic: StoredHeader.benchmarkMagic
         )
@@ -251,7 +301,8 @@ public actor SessionVault: SessionStorage {
         at path: String,
         unlock: Unlock,
         library: SQLiteLibrary,
-        configuration: Configuration
+        configuration: Configuration,
+        executor: VaultExecutor
     ) async throws(VaultError) -> SessionVault {
         let store = try await SQLiteRecordStore.open(
             at: path,
@@ -270,6 +321,7 @@ public actor SessionVault: SessionStorage {
             configuration.logger.warning("\(warning)")
         }
         return SessionVault(
+            executor: executor,
             storageKind: .sqlite,
             path: path,
             configuration: configuration,
@@ -327,7 +379,11 @@ public actor SessionVault: SessionStorage {
         return Unlocked(header: header, keyslots: keyslots, sealer: sealer, state: state)
     }
 
-    private static func makeMemoryVault(path: String?, configuration: Configuration) throws(VaultError) -> SessionVault {
+    private static func makeMemoryVault(
+        path: String?,
+        executor: VaultExecutor,
+        configuration: Configuration
+    ) throws(VaultError) -> SessionVault {
         try Sodium.ensureInitialized()
         let dataKey = try SecretBytes.random(count: KeyDerivation.keyByteCount)
         let vaultID = Sodium.randomPublicBytes(count: 16)
@@ -344,6 +400,7 @@ public actor SessionVault: SessionStorage {
             )
         )
         return SessionVault(
+            executor: executor,
             storageKind: .memory,
             path: path,
             configuration: configuration,
@@ -597,9 +654,12 @@ public actor SessionVault: SessionStorage {
 
     /// Commits, checkpoints the WAL with truncation, releases the lock and wipes the keys. Closing
     /// twice is harmless; every other call after closing throws ``VaultError/Code/closed``.
+    ///
+    /// Closing is never cancelled: a call from a cancelled task still waits for the call in
+    /// progress and closes.
     public func close() async throws(VaultError) {
-        await acquire()
-        defer { release() }
+        _ = await gate.enter(cancellable: false)
+        defer { gate.leave() }
         guard let store else { return }
         self.store = nil
         wipeInMemoryState()
@@ -607,9 +667,10 @@ public actor SessionVault: SessionStorage {
     }
 
     /// Removes the vault file, its `-wal`/`-shm`/`-journal` files and its lock file, and closes the vault.
+    /// Like ``close()``, it is never cancelled (it is how failed imports clean up).
     public func delete() async throws(VaultError) {
-        await acquire()
-        defer { release() }
+        _ = await gate.enter(cancellable: false)
+        defer { gate.leave() }
         guard let store else { throw VaultError(.closed, "the vault is closed") }
         self.store = nil
         wipeInMemoryState()
@@ -732,28 +793,28 @@ public actor SessionVault: SessionStorage {
     }
 
     /// Serialises operations: actor methods are re-entrant at `await`, and a save must not interleave
-    /// with another save's diff and commit.
+    /// with another save's diff and commit. Callers are served in order.
+    ///
+    /// A call whose task is cancelled before `body` starts (before the call, or while it waits for
+    /// another call on this vault) throws ``VaultError/Code/inUse`` without reading or writing
+    /// anything, and leaves the vault open and usable; see ``cancelledBeforeStarting``. Once `body`
+    /// has started it runs to the end: a commit is never cut in half.
     func exclusive<R>(_ body: () async throws(VaultError) -> R) async throws(VaultError) -> R {
-        await acquire()
-        defer { release() }
+        guard !Task.isCancelled, await gate.enter(cancellable: true) else {
+            throw Self.cancelledBeforeStarting
+        }
+        defer { gate.leave() }
         try checkOpen()
         return try await body()
     }
 
-    private func acquire() async {
-        if !isBusy {
-            isBusy = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    private func release() {
-        if waiters.isEmpty {
-            isBusy = false
-        } else {
-            waiters.removeFirst().resume()
-        }
+    /// What a call cancelled before it started throws. SessionVault's API throws only
+    /// ``VaultError``, whose codes are a stable contract (CLI exit statuses, the agent protocol),
+    /// so cancellation is reported with the code that already means "the vault was busy and the
+    /// caller stopped waiting", as when ``Configuration/lockWait`` runs out: ``VaultError/Code/inUse``,
+    /// with no holder pid.
+    static var cancelledBeforeStarting: VaultError {
+        VaultError(.inUse, "the call was cancelled before it started; nothing was read or written")
     }
 }
 

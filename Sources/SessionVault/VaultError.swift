@@ -67,7 +67,10 @@ public struct VaultError: Error, Hashable, Sendable, CustomStringConvertible {
         public static var unsupportedFormatVersion: Self { Self(storage: .unsupportedFormatVersion) }
         /// A keyslot asks for Argon2id parameters below the floor or above the cap; refused before deriving.
         public static var kdfParametersOutOfBounds: Self { Self(storage: .kdfParametersOutOfBounds) }
-        /// Another opener holds the vault: see ``VaultError/holderPID``.
+        /// Another opener holds the vault: see ``VaultError/holderPID``. Also thrown by a call whose
+        /// task was cancelled before the call started, for instance while it waited for another call
+        /// on the same vault (then with no holder pid) or for another opener: nothing was read or
+        /// written, and an open vault stays open and usable.
         public static var inUse: Self { Self(storage: .inUse) }
         /// libsqlite3 could not be loaded and the fallback policy is `.fail`.
         public static var sqliteUnavailable: Self { Self(storage: .sqliteUnavailable) }

@@ -23,6 +23,16 @@ public struct BenchmarkReport: Codable, Sendable {
     public var peerLookupMicroseconds: Statistic
     /// One new-channel upsert (insert + manifest, NORMAL) by number of channels already in the vault, in microseconds.
     public var upsertMicroseconds: [String: Statistic]
+    /// The worst lateness of a 2 ms ticker on the cooperative pool while 1, 2, 4 and 8 vaults save
+    /// durably at once, in milliseconds, by vault count (one sample per round; the JSON value is the worst).
+    public var poolStallMilliseconds: [String: Statistic]
+    /// The worst lateness of a 2 ms ticker on the main actor while the main actor opens a vault
+    /// (default profile), in milliseconds (one sample per open; the JSON value is the worst).
+    public var openMainActorStallMilliseconds: Statistic
+    /// The worst lateness of the same 2 ms tickers, on the cooperative pool (`pool`) and on the main
+    /// actor (`main_actor`), while nothing else of this process runs, in milliseconds: the machine's
+    /// own noise floor for the two stall figures (the JSON value is the worst).
+    public var idleStallMilliseconds: [String: Statistic]
     /// Peak resident memory of a process that opens and loads the 10,000-channel vault.
     public var peakRSSBytes: Int
     /// The Argon2id memory limit of that vault (the default profile).
@@ -58,6 +68,9 @@ public struct BenchmarkReport: Codable, Sendable {
         case loadWithPeersMilliseconds = "load_with_peers_ms"
         case peerLookupMicroseconds = "peer_lookup_us"
         case upsertMicroseconds = "upsert_us"
+        case poolStallMilliseconds = "pool_stall_ms"
+        case openMainActorStallMilliseconds = "open_main_actor_stall_ms"
+        case idleStallMilliseconds = "idle_stall_ms"
         case peakRSSBytes = "peak_rss_bytes"
         case memlimitBytes = "memlimit_bytes"
         case directory, quick, versions
@@ -83,6 +96,13 @@ public struct BenchmarkReport: Codable, Sendable {
         }
         object["upsert_us"] = upsertMicroseconds.mapValues(\.median)
         object["upsert_us_spread"] = upsertMicroseconds.mapValues(spread)
+        // Stalls are worst cases: the value is the worst sample, not the median.
+        object["pool_stall_ms"] = poolStallMilliseconds.mapValues(\.max)
+        object["pool_stall_ms_spread"] = poolStallMilliseconds.mapValues(spread)
+        object["open_main_actor_stall_ms"] = openMainActorStallMilliseconds.max
+        object["open_main_actor_stall_ms_spread"] = spread(openMainActorStallMilliseconds)
+        object["idle_stall_ms"] = idleStallMilliseconds.mapValues(\.max)
+        object["idle_stall_ms_spread"] = idleStallMilliseconds.mapValues(spread)
         object["peak_rss_bytes"] = peakRSSBytes
         object["memlimit_bytes"] = memlimitBytes
         object["ratios"] = ratios

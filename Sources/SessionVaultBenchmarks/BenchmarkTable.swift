@@ -29,11 +29,18 @@ public enum BenchmarkTable {
         for size in report.upsertMicroseconds.keys.sorted(by: { Int($0)! < Int($1)! }) {
             lines.append(row("new-channel upsert at \(size) channels", report.upsertMicroseconds[size]!, "µs"))
         }
+        for count in report.poolStallMilliseconds.keys.sorted(by: { Int($0)! < Int($1)! }) {
+            lines.append(row("pool stall (2 ms ticker), \(count) vault\(count == "1" ? "" : "s") saving", report.poolStallMilliseconds[count]!, "ms"))
+        }
+        lines.append(row("main-actor stall during an open", report.openMainActorStallMilliseconds, "ms"))
+        if let idle = report.idleStallMilliseconds["pool"] { lines.append(row("  … same pool ticker, nothing running", idle, "ms")) }
+        if let idle = report.idleStallMilliseconds["main_actor"] { lines.append(row("  … same main-actor ticker, nothing running", idle, "ms")) }
         lines.append(
             "peak RSS open+load".padding(toLength: 44, withPad: " ", startingAt: 0)
                 + "\(report.peakRSSBytes / 1_048_576) MiB (Argon2id memlimit \(report.memlimitBytes / 1_048_576) MiB)"
         )
         let ratios = report.ratios
+        let worstPoolStall = report.poolStallMilliseconds["8"]?.max ?? 0
         func check(_ ok: Bool) -> String { ok ? "met" : "NOT MET" }
         lines += [
             "",
@@ -43,6 +50,8 @@ public enum BenchmarkTable {
             "  identity / sealed (NORMAL)      \(number(ratios["normal_identity_vs_sealed"]!, 3))  target ≤ 1.15  \(check(ratios["normal_identity_vs_sealed"]! <= 1.15))",
             "  open − Argon2id                 \(number(ratios["open_minus_kdf_ms"]!, 1)) ms  target ≤ 5 ms  \(check(ratios["open_minus_kdf_ms"]! <= 5))",
             "  upsert 100,000 / upsert 10      \(number(ratios["upsert_100000_vs_10"]!, 2))   target ≤ 2     \(check(ratios["upsert_100000_vs_10"]! <= 2))",
+            "  pool stall, 8 vaults saving     \(number(worstPoolStall, 1)) ms  target ≤ 10 ms  \(check(worstPoolStall <= 10))",
+            "  main-actor stall during open    \(number(report.openMainActorStallMilliseconds.max, 1)) ms  target ≤ 10 ms  \(check(report.openMainActorStallMilliseconds.max <= 10))",
             "  peak RSS − memlimit             \(number(ratios["peak_rss_minus_memlimit_mib"]!, 1)) MiB  target ≤ 40 MiB  \(check(ratios["peak_rss_minus_memlimit_mib"]! <= 40))",
         ]
         return lines.joined(separator: "\n")

@@ -81,6 +81,18 @@ public struct VaultBenchmark: Sendable {
             try await vault.close()
         }
 
+        progress("main-actor stall during an open called from the main actor")
+        let openStall = try await Self.openMainActorStallMilliseconds(path: openPath, passphrase: passphrase, opens: quick ? 2 : 5)
+
+        progress("the same tickers with nothing running (the machine's own noise)")
+        let idleStall = try await Self.idleStallMilliseconds(rounds: quick ? 2 : 5, window: .milliseconds(300))
+
+        var poolStall: [String: Statistic] = [:]
+        for count in Self.stallVaultCounts {
+            progress("cooperative-pool stall while \(count) vault\(count == 1 ? "" : "s") save durably")
+            poolStall[String(count)] = Statistic(try await poolStallMilliseconds(vaults: count, in: work))
+        }
+
         progress("load of 5 DCs and 10,000 channels")
         let loadPath = work + "/load.session"
         var load: [Double] = []
@@ -146,6 +158,9 @@ public struct VaultBenchmark: Sendable {
             loadWithPeersMilliseconds: Statistic(loadWithPeers),
             peerLookupMicroseconds: Statistic(lookup),
             upsertMicroseconds: upsert,
+            poolStallMilliseconds: poolStall,
+            openMainActorStallMilliseconds: Statistic(openStall),
+            idleStallMilliseconds: ["pool": Statistic(idleStall.pool), "main_actor": Statistic(idleStall.mainActor)],
             peakRSSBytes: peak,
             memlimitBytes: Int(KDFParameters.default.memLimit),
             directory: directory,
@@ -170,7 +185,7 @@ public struct VaultBenchmark: Sendable {
         return work
     }
 
-    private func makeVault(_ path: String, durability: SQLiteRecordStore.Durability, identity: Bool) async throws -> SessionVault {
+    func makeVault(_ path: String, durability: SQLiteRecordStore.Durability, identity: Bool) async throws -> SessionVault {
         var configuration = SessionVault.Configuration()
         configuration.mode = .create
         configuration.durability = durability

@@ -13,6 +13,9 @@ extension SessionVault {
     /// fails, the temporary file is removed and no destination file exists. The source of the import
     /// is not touched here at all.
     ///
+    /// The file work (the syncs of the new file and of its directory) runs on a SessionVault thread,
+    /// never on the caller's actor, like everything a vault does (see <doc:Threading>).
+    ///
     /// - Parameters:
     ///   - imported: What ``SessionImporter/read(from:format:sqliteLibraryPath:)`` returned.
     ///   - location: The new vault's path (`.session` is appended when it has no extension).
@@ -29,6 +32,22 @@ extension SessionVault {
         at location: String,
         passphrase: Passphrase,
         configuration: Configuration = Configuration()
+    ) async throws(VaultError) -> String {
+        try await createByImporting(
+            imported,
+            at: location,
+            passphrase: passphrase,
+            configuration: configuration,
+            on: ExecutorHop(executor: try VaultExecutor())
+        )
+    }
+
+    private static func createByImporting(
+        _ imported: ImportedSession,
+        at location: String,
+        passphrase: Passphrase,
+        configuration: Configuration,
+        on hop: isolated ExecutorHop
     ) async throws(VaultError) -> String {
         let path = try VaultPath.resolve(location)
         if access(path, F_OK) == 0 { throw VaultError(.alreadyExists, "\(path) already exists; not replaced") }

@@ -22,7 +22,8 @@ final class VaultFileLock {
 
     deinit { release() }
 
-    /// Takes the lock, waiting up to `wait` for a holder to let go.
+    /// Takes the lock, waiting up to `wait` for a holder to let go. A task cancelled while it
+    /// waits stops waiting, as if `wait` had run out.
     /// - Throws: ``VaultError/Code/inUse`` with the holder's pid, or ``VaultError/Code/io``.
     static func acquire(path: String, vaultPath: String, wait: Duration) async throws(VaultError) -> VaultFileLock {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
@@ -37,7 +38,7 @@ final class VaultFileLock {
                 close(descriptor)
                 throw FileSystem.error(code, "cannot lock \(vaultPath)")
             }
-            if code == EWOULDBLOCK && ContinuousClock.now >= deadline {
+            if code == EWOULDBLOCK && (ContinuousClock.now >= deadline || Task.isCancelled) {
                 let holder = await readHolder(descriptor)
                 // No pid in the file: the holder released the vault after our attempt, or the lock
                 // is only held by a copy of a released descriptor that a child process inherited
@@ -49,7 +50,8 @@ final class VaultFileLock {
                 }
                 close(descriptor)
                 let who = holder.map { "pid \($0)" } ?? "another opener"
-                throw VaultError(.inUse, "\(vaultPath) is in use by \(who)", holderPID: holder)
+                let stopped = Task.isCancelled && wait > .zero ? " (stopped waiting: the task was cancelled)" : ""
+                throw VaultError(.inUse, "\(vaultPath) is in use by \(who)\(stopped)", holderPID: holder)
             }
             try? await Task.sleep(for: .milliseconds(20))
         }

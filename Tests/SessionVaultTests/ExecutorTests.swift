@@ -1,0 +1,174 @@
+import Foundation
+import Synchronization
+import Testing
+@_spi(Testing) @testable import SessionVault
+import SessionVaultTestSupport
+
+/// Where the vault's work runs. No test here asserts a duration: how long things take is the
+/// benchmark's business (`pool_stall_ms`, `open_main_actor_stall_ms`); these check who ran what.
+@Suite("Executors")
+struct ExecutorTests {
+    /// The name of the calling thread, as the kernel knows it.
+    static func threadName() -> String {
+        (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+    }
+
+    @Test func storeCallsRunOnVaultThreadsNeverOnTheMainActor() async throws {
+        let control = HeldCommitStore.Control()
+        let backing = SharedDictionaryStore.Backing()
+        let vault = try await Self.openOnMainActor(HeldCommitStore(backing, control: control))
+        try await vault.save(try sampleSession())
+        try await vault.saveUpdateState(pts: 1, qts: 2, date: 3, seq: 4)
+        _ = try await vault.authenticateStoredRecords()
+        try await vault.close()
+        let names = control.threadNames
+        #expect(!names.isEmpty)
+        #expect(names.allSatisfy { $0.hasPrefix("sv-vault-") }, "store calls ran on \(names.sorted())")
+    }
+
+    @MainActor
+    static func openOnMainActor(_ store: sending HeldCommitStore) async throws -> SessionVault {
+        try await SessionVault.open(
+            store: store,
+            storageKind: .external,
+            location: "held",
+            passphrase: passphrase(),
+            configuration: fastConfiguration()
+        )
+    }
+
+    @Test func sqliteVaultRunsItsWorkOnItsExecutor() async throws {
+        try await withTemporaryDirectory { directory in
+            let vault = try await SessionVault.open(at: directory + "/exec", passphrase: passphrase(), configuration: fastConfiguration())
+            try await vault.saveUpdateState(pts: 1, qts: 1, date: 1, seq: 1)
+            // The actor's own code runs on a vault thread: check from inside its isolation.
+            let name = await vault.isolatedThreadName()
+            #expect(name.hasPrefix("sv-vault-"), "the actor ran on \(name)")
+            try await vault.close()
+        }
+    }
+
+    /// Opens a vault on `store` from the caller's isolation while the open's `readRecords` (right
+    /// after Argon2id) blocks its thread, and checks that the caller's actor still serves a call
+    /// (`ping`) in the meantime. Were the open running on the caller's actor, its thread would be
+    /// the blocked one and `ping` could not run until the read was released; a watchdog releases it
+    /// after 60 s so that such a regression fails instead of hanging.
+    static func callerStaysFreeDuringABlockedOpen(
+        ping: @escaping @Sendable () async -> Void,
+        isolation: isolated (any Actor)? = #isolation
+    ) async throws {
+        let control = HeldCommitStore.Control()
+        let backing = SharedDictionaryStore.Backing()
+        // Make a vault first, so that the open below reads records.
+        try await SessionVault.open(
+            store: SharedDictionaryStore(backing),
+            storageKind: .external,
+            location: "blocked",
+            passphrase: passphrase(),
+            configuration: fastConfiguration(mode: .create)
+        ).close()
+
+        control.armBlockingRead()
+        // Whoever settles first (the ping, or the watchdog) releases the read.
+        let settled = Mutex(false)
+        @Sendable func settleFirst() -> Bool {
+            settled.withLock { done in
+                defer { done = true }
+                return !done
+            }
+        }
+        let watchdog = Thread {
+            Thread.sleep(forTimeInterval: 60)
+            if settleFirst() { control.releaseRead() }
+        }
+        watchdog.start()
+        let opening = Task {
+            _ = isolation
+            return try await SessionVault.open(
+                store: HeldCommitStore(backing, control: control),
+                storageKind: .external,
+                location: "blocked",
+                passphrase: passphrase(),
+                configuration: fastConfiguration(mode: .openExisting)
+            )
+        }
+        await control.waitUntilHeld()
+        await ping()
+        let answeredWhileBlocked = settleFirst()
+        if answeredWhileBlocked { control.releaseRead() }
+        let vault = try await opening.value
+        try await vault.close()
+        #expect(answeredWhileBlocked, "the caller's actor answered only after the open was released")
+        let blockedThread = try #require(control.blockedReadThread)
+        #expect(blockedThread.hasPrefix("sv-vault-"), "the open's read blocked \(blockedThread)")
+    }
+
+    /// An actor on a thread of its own, so that its availability does not depend on Swift's
+    /// cooperative pool or the main thread (which other suites running in parallel can starve).
+    actor CallerOnItsOwnThread {
+        private let executor: VaultExecutor
+
+        init() throws {
+            // A private one-thread pool; its thread lives until the test process ends.
+            executor = try VaultExecutor(pool: VaultThreadPool(threadCount: 1, name: "sv-test-caller"))
+        }
+
+        nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+        func ping() {}
+
+        func openWhileBlocked() async throws {
+            try await ExecutorTests.callerStaysFreeDuringABlockedOpen { await self.ping() }
+        }
+    }
+
+    /// The caller's actor is free while its `open` does blocking work (Argon2id, SQLite): a call on
+    /// that actor is served while the open is blocked in a store read.
+    @Test(.timeLimit(.minutes(2)))
+    func theCallersActorIsFreeWhileItsOpenBlocks() async throws {
+        try await CallerOnItsOwnThread().openWhileBlocked()
+    }
+
+    /// The same with the main actor as the caller: an app's UI stays responsive during an open.
+    @MainActor
+    @Test(.timeLimit(.minutes(2)))
+    func theMainActorIsFreeWhileItsOpenBlocks() async throws {
+        try await Self.callerStaysFreeDuringABlockedOpen { await MainActor.run {} }
+    }
+
+    /// Many more vaults than pool threads, all saving at once: every vault's saves land, in order.
+    @Test func manyVaultsShareTheBoundedPool() async throws {
+        try await withTemporaryDirectory { directory in
+            var configuration = fastConfiguration()
+            configuration.durability = .normal
+            let count = VaultThreadPool.shared.threadCount * 3
+            var vaults: [SessionVault] = []
+            for index in 0..<count {
+                vaults.append(try await SessionVault.open(at: directory + "/v\(index)", passphrase: passphrase(), configuration: configuration))
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, vault) in vaults.enumerated() {
+                    group.addTask {
+                        for save in 1...25 {
+                            try await vault.saveUpdateState(pts: Int32(index * 1000 + save), qts: 0, date: 0, seq: Int32(save))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for (index, vault) in vaults.enumerated() {
+                #expect(try await vault.load()?.updateState?.pts == Int32(index * 1000 + 25))
+                try await vault.close()
+                let reopened = try await SessionVault.open(at: directory + "/v\(index)", passphrase: passphrase(), configuration: fastConfiguration(mode: .openExisting))
+                #expect(try await reopened.load()?.updateState?.seq == 25)
+                try await reopened.close()
+            }
+        }
+    }
+}
+
+extension SessionVault {
+    /// The name of the thread the actor runs on (tests only).
+    func isolatedThreadName() -> String { ExecutorTests.threadName() }
+}
