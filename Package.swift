@@ -11,7 +11,9 @@ let package = Package(
     name: "SessionVault",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "SessionVault", targets: ["SessionVault"]),
+        // The module is SessionVaultKit (its main type is the `SessionVault` actor: a module named like
+        // its type breaks `SessionVault.Session` as soon as another module exports a `Session`).
+        .library(name: "SessionVaultKit", targets: ["SessionVaultKit"]),
         // Sessions in PostgreSQL, for fleets of bots: needs the `PostgreSQL` trait.
         .library(name: "SessionVaultPostgres", targets: ["SessionVaultPostgres"]),
         .executable(name: "session-vault", targets: ["session-vault"]),
@@ -41,7 +43,7 @@ let package = Package(
         // A few system calls that the Glibc module does not export (prctl).
         .target(name: "CSystemShims"),
         .target(
-            name: "SessionVault",
+            name: "SessionVaultKit",
             dependencies: [
                 "CSodium",
                 "CSQLite",
@@ -54,24 +56,24 @@ let package = Package(
         // nothing a bot needs, so the core library does not carry them.
         .target(
             name: "SessionVaultOperations",
-            dependencies: ["SessionVault"]
+            dependencies: ["SessionVaultKit"]
         ),
         // The `session-vault serve` agent: the protocol of docs/AGENT.md over standard input and
         // output, for programs in other languages (python/). Answers and requests stay in guarded memory.
         .target(
             name: "SessionVaultAgent",
-            dependencies: ["SessionVault", "CSystemShims"]
+            dependencies: ["SessionVaultKit", "CSystemShims"]
         ),
         // What `session-vault bench` measures, including the identity-transform baseline.
         .target(
             name: "SessionVaultBenchmarks",
-            dependencies: ["SessionVault", "SessionVaultOperations", "CSodium"]
+            dependencies: ["SessionVaultKit", "SessionVaultOperations", "CSodium"]
         ),
         // The same sealed vault on PostgreSQL: only the record store is new. Empty without the trait.
         .target(
             name: "SessionVaultPostgres",
             dependencies: [
-                "SessionVault",
+                "SessionVaultKit",
                 "CSodium",
                 .product(name: "PostgresNIO", package: "postgres-nio", condition: postgres),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "session-vault",
             dependencies: [
-                "SessionVault",
+                "SessionVaultKit",
                 "SessionVaultAgent",
                 "SessionVaultBenchmarks",
                 "SessionVaultOperations",
@@ -93,13 +95,13 @@ let package = Package(
         // copies of test bytes, raw access to a vault's database, finding the built executables.
         .target(
             name: "SessionVaultTestSupport",
-            dependencies: ["SessionVault", "CSodium"],
+            dependencies: ["SessionVaultKit", "CSodium"],
             path: "Tests/SessionVaultTestSupport"
         ),
         .testTarget(
             name: "SessionVaultTests",
             dependencies: [
-                "SessionVault",
+                "SessionVaultKit",
                 "SessionVaultOperations",
                 "SessionVaultTestSupport",
                 "CSodium",
@@ -108,19 +110,19 @@ let package = Package(
         ),
         .testTarget(
             name: "SessionVaultCLITests",
-            dependencies: ["session-vault", "SessionVault", "SessionVaultTestSupport"]
+            dependencies: ["session-vault", "SessionVaultKit", "SessionVaultTestSupport"]
         ),
         // The fixture generator (`make fixtures`, Fixtures/README.md): a development tool, not a
         // product. It installs a deterministic libsodium random source in its own process, so
         // nothing else links it, not even the fixture tests (they run the built binary).
         .executableTarget(
             name: "sv-fixtures",
-            dependencies: ["SessionVault", "CSodium"]
+            dependencies: ["SessionVaultKit", "CSodium"]
         ),
         // `make fixtures-check`: the manifest, the known-answer vaults, the tamper corpus, the vectors.
         .testTarget(
             name: "SessionVaultFixtureTests",
-            dependencies: ["SessionVault", "SessionVaultTestSupport", "CSodium", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SessionVaultKit", "SessionVaultTestSupport", "CSodium", .product(name: "Logging", package: "swift-log")]
         ),
         // Test support for the reliability tests: a SQLite VFS shim that loses power on demand
         // (buffers writes until a sync, then drops what was not synced). Found through dlsym on the
@@ -133,14 +135,18 @@ let package = Package(
         // runs the long crash harness); they spawn the built `session-vault` binary.
         .testTarget(
             name: "SessionVaultReliabilityTests",
-            dependencies: ["session-vault", "SessionVault", "SessionVaultOperations", "SessionVaultTestSupport", "CPowerLossVFS"]
+            dependencies: ["session-vault", "SessionVaultKit", "SessionVaultOperations", "SessionVaultTestSupport", "CPowerLossVFS"]
         ),
+        // A client library's stand-in that exports `Session`, `DataCenter` and `AuthKey`, and the test
+        // that uses both modules side by side.
+        .target(name: "TelegramClientStandIn", path: "Tests/TelegramClientStandIn"),
+        .testTarget(name: "NameClashTests", dependencies: ["SessionVaultKit", "TelegramClientStandIn"]),
         // `make docs-check`: every ```swift block of README.md, of the DocC articles and of the doc
         // comments, extracted by scripts/extract_swift_examples.py into Generated/ (git-ignored) and
         // compiled against the library. Built by --build-tests only; it holds no tests.
         .testTarget(
             name: "DocumentationExamples",
-            dependencies: ["SessionVault", "SessionVaultOperations", .target(name: "SessionVaultPostgres", condition: postgres)]
+            dependencies: ["SessionVaultKit", "SessionVaultOperations", .target(name: "SessionVaultPostgres", condition: postgres)]
         ),
     ]
 )

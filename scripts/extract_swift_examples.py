@@ -19,7 +19,7 @@ How a block becomes Swift:
     Its `import` lines move to the top of the file, and the constants and variables it declares at
     column 0 count as used (as in a script's top level: a fragment shows how to get a value, not
     what to do with it next). Everything else is compiled as written, with warnings as errors.
-  - Every block sees `import SessionVault`; a block from a doc comment also sees its own module.
+  - Every block sees `import SessionVaultKit`; a block from a doc comment also sees its own module.
     Nothing else is imported for it: a block that uses Foundation says `import Foundation`.
   - All blocks are one module: a type that one block declares (an article's `MyStore`) can be used
     by a later block.
@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_OUTPUT = "Tests/DocumentationExamples/Generated"
-LIBRARY_MODULE = "SessionVault"
+LIBRARY_MODULE = "SessionVaultKit"
 # Modules that are not always part of the package, and the compilation condition that says they are
 # (Package.swift defines it for the DocumentationExamples target).
 OPTIONAL_MODULES = {"SessionVaultPostgres": "SESSION_VAULT_POSTGRES"}

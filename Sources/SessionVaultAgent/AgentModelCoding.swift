@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 
 /// The protocol's objects (docs/AGENT.md §3) read from requests and written into answers.
 enum AgentModelCoding {

@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 
 /// One decoded request line (docs/AGENT.md §3).
 struct AgentRequest {

@@ -1,4 +1,4 @@
-public import SessionVault
+public import SessionVaultKit
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 
 /// A growable byte buffer in libsodium guarded memory, for the agent's request and answer lines
 /// (which carry auth keys in base64). Growing copies into a larger guarded allocation and the old

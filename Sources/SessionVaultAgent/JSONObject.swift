@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 
 /// Typed, strict access to the members of one JSON object of a request.
 ///

@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 
 /// A JSON value the agent writes. Auth keys are a case of their own: they are base64-encoded from
 /// guarded memory straight into the guarded answer buffer, never through a `String`.

@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 
 /// One parsed JSON value of a request line (RFC 8259), restricted to what the protocol uses.
 ///

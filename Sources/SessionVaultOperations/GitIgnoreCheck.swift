@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-public import SessionVault
+public import SessionVaultKit
 
 /// A short digest of everything a ``Session`` holds, for checking that two states are the same
 /// without printing either.

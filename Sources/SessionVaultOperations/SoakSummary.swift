@@ -1,4 +1,4 @@
-public import SessionVault
+public import SessionVaultKit
 
 /// What one `session-vault soak` run did: transactions by operation, time, rate, and the failure
 /// that stopped it, if any.

@@ -1,4 +1,4 @@
-package import SessionVault
+package import SessionVaultKit
 
 /// The synthetic sessions of the operator tools (`demo`, `soak`, `bench`): Telegram's production
 /// data centers with fresh random auth keys, a bot account, an update state and a number of channel

@@ -1,4 +1,4 @@
-public import SessionVault
+public import SessionVaultKit
 
 /// The audit behind `session-vault verify`: a list of findings, each with a severity and a stable code.
 ///

@@ -1,4 +1,4 @@
-public import SessionVault
+public import SessionVaultKit
 
 /// The workload behind `session-vault soak`: a vault written the way a busy Telegram client writes
 /// it, one durable transaction after another, each reported before and after it commits.

@@ -1,4 +1,4 @@
-public import SessionVault
+public import SessionVaultKit
 
 /// A redacted view of an open vault: what `session-vault show` prints.
 ///

@@ -1,5 +1,5 @@
 #if SESSION_VAULT_POSTGRES
-public import SessionVault
+public import SessionVaultKit
 
 /// `session-vault bench --postgres URL`: durable hot-path saves against a PostgreSQL server, beside
 /// the SQLite figures of the same run.

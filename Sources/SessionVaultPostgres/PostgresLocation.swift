@@ -1,6 +1,6 @@
 #if SESSION_VAULT_POSTGRES
 public import Foundation
-public import SessionVault
+public import SessionVaultKit
 
 /// Where a session lives in PostgreSQL: server, database, credentials and the session's name.
 ///

@@ -3,7 +3,7 @@ import Foundation
 public import Logging
 import NIOCore
 import PostgresNIO
-public import SessionVault
+public import SessionVaultKit
 internal import CSodium
 import Synchronization
 

@@ -1,6 +1,6 @@
 #if SESSION_VAULT_POSTGRES
 import Logging
-public import SessionVault
+public import SessionVaultKit
 
 /// Opens sessions kept in PostgreSQL: ``SessionVault`` on a ``PostgresRecordStore``.
 ///

@@ -1,5 +1,5 @@
 #if SESSION_VAULT_POSTGRES
-public import SessionVault
+public import SessionVaultKit
 
 /// Copies a session (and its peer cache) from one open vault into a new, empty one — SQLite to
 /// PostgreSQL, PostgreSQL to SQLite, or any other pair. The destination re-seals everything under its

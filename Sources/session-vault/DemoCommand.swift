@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 import SessionVaultOperations
 
 /// `session-vault demo`: the main job end to end on a throw-away vault.

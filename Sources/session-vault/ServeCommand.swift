@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 import SessionVaultAgent
 
 /// `session-vault serve LOCATION`: the agent that lets programs in other languages use a vault

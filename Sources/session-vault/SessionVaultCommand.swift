@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 
 /// `session-vault`: create, inspect, re-key and audit encrypted Telegram session vaults.
 @main

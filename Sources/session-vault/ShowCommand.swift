@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 import SessionVaultOperations
 
 #if canImport(Glibc)

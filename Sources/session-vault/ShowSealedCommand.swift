@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 import SessionVaultOperations
 
 /// `session-vault show-sealed FILE|-`: the redacted view of a sealed string's session.

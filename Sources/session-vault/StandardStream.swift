@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 
 /// Unbuffered writes with `write(2)`: data to standard output, messages to standard error.
 ///

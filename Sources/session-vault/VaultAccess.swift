@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 #if SESSION_VAULT_POSTGRES
 import SessionVaultPostgres
 #endif

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 import SessionVaultOperations
 
 /// `session-vault verify PATH`: the audit.

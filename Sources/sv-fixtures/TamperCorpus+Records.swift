@@ -1,7 +1,7 @@
 #if DEBUG
 import CSodium
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 extension Generator {
     // MARK: Row helpers

@@ -1,7 +1,7 @@
 #if DEBUG
 import CSodium
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 /// The sealing-layer vectors of `Fixtures/vectors/`: every layer of the format from fixed inputs,
 /// computed with the library's own derivation code (and libsodium's `crypto_secretbox_easy` with a

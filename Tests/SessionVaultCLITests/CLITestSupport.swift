@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
 import SessionVaultTestSupport
 
 // Helpers for the end-to-end tests of the `session-vault` binary. What other test targets need too

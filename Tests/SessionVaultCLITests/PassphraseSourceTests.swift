@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// Every passphrase source of the issue, in its documented order, through the built binary.

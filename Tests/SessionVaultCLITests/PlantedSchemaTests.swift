@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// A planted trigger (FORMAT.md §3): every command that opens the vault refuses it as `tampered`

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// Every subcommand, end to end, through the built binary.

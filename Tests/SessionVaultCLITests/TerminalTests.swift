@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// The fourth passphrase source (a prompt without echo, asked twice when creating) and progress

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// `session-vault verify`: each check, its severity, and the exit status.

@@ -2,7 +2,7 @@ import CSodium
 import Foundation
 import Logging
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// Where the committed fixtures are: `Fixtures/` at the package root, found from this file's path.

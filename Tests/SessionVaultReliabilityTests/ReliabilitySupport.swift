@@ -1,5 +1,5 @@
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 import SessionVaultOperations
 import SessionVaultTestSupport
 

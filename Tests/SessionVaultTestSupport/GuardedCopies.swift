@@ -1,4 +1,4 @@
-@_spi(Testing) @testable package import SessionVault
+@_spi(Testing) @testable package import SessionVaultKit
 
 /// A guarded copy of test bytes.
 package func secret(_ bytes: [UInt8]) throws -> SecretBytes {

@@ -1,4 +1,4 @@
-@_spi(Testing) @testable package import SessionVault
+@_spi(Testing) @testable package import SessionVaultKit
 
 /// Runs raw SQL against a vault file with the same `dlopen`'d SQLite the library uses (tampering,
 /// looking at what is stored).

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// The memory fallback is for sessions not on disk yet: with libsqlite3 missing (a nonexistent

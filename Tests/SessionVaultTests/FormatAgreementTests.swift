@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// Where an outside decoder written from `docs/FORMAT.md` alone found the document and the reader

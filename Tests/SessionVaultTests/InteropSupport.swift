@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// The interop fixtures made by the real Telethon / Pyrogram / Kurigram (Fixtures/interop/), their

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// Secrets never appear in descriptions, errors or log lines; comparisons are constant-time.

@@ -1,5 +1,5 @@
 import Synchronization
-@testable import SessionVault
+@testable import SessionVaultKit
 
 /// A `RecordStore` written the way a third party would (the DocC article's example), over storage
 /// that outlives the store object, so that a vault can be closed and opened again.

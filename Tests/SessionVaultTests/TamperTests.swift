@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// Every tampering the format promises to catch, produced for real on real vault files.

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 /// Collects log lines for assertions (no global bootstrap needed).
 final class LogCapture: Sendable {

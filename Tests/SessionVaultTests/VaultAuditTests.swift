@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 @testable import SessionVaultOperations
 import SessionVaultTestSupport
 

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// `write { batch in … }`: several changes, one transaction; failures change nothing.

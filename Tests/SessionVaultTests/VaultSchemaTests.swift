@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 import SessionVaultTestSupport
 
 /// A vault's schema is part of its format (FORMAT.md §3, §7 step 2): schema objects planted by

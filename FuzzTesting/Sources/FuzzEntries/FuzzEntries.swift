@@ -4,7 +4,7 @@
 // round-trip property where one exists. A crash, an ASan report or a failed precondition is a bug.
 import Dispatch
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 public enum FuzzEntry {
     /// Argon2id cost cap for inputs that would actually derive a key: at most this many passes and
