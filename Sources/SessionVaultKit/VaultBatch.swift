@@ -25,6 +25,7 @@ public struct VaultBatch: Sendable {
     var channelUpserts: [Int64: Int32] = [:]
     var channelOrder: [Int64] = []
     var channelDeletions: Set<Int64> = []
+    var keepsOnlySavedChannelStates = false
     var peers: [Peer] = []
     var apiID: Int32??
     var isTestMode: Bool?
@@ -36,7 +37,7 @@ public struct VaultBatch: Sendable {
     /// Whether the batch holds no change at all.
     public var isEmpty: Bool {
         dataCenterUpserts.isEmpty && dataCenterDeletions.isEmpty && !keepsOnlySavedDataCenters && user == nil
-            && updateState == nil && !removesUpdateState && channelUpserts.isEmpty && channelDeletions.isEmpty && peers.isEmpty
+            && updateState == nil && !removesUpdateState && channelUpserts.isEmpty && channelDeletions.isEmpty && !keepsOnlySavedChannelStates && peers.isEmpty
             && apiID == nil && isTestMode == nil && takeoutID == nil
     }
 
@@ -75,6 +76,11 @@ public struct VaultBatch: Sendable {
     /// all-zero account state is created in the same transaction.
     public mutating func saveChannelState(channelID: Int64, pts: Int32) {
         if channelUpserts.updateValue(pts, forKey: channelID) == nil { channelOrder.append(channelID) }
+    }
+
+    /// Forgets every channel's pts that this batch does not save (``SessionVault/save(_:)`` uses it).
+    public mutating func keepOnlySavedChannelStates() {
+        keepsOnlySavedChannelStates = true
     }
 
     /// Forgets one channel's pts; nothing when it is not stored.
@@ -180,7 +186,10 @@ extension SessionVault {
                 guard previous != pts else { continue }
                 changes.upsert(try sealChannelState(channelID: channel, pts: pts, sealer: sealer), isNew: previous == nil)
             }
-            let deletedChannels = batch.channelDeletions.filter { oldState?.channels[$0] != nil }
+            var deletedChannels = batch.channelDeletions.filter { oldState?.channels[$0] != nil }
+            if batch.keepsOnlySavedChannelStates, let oldState, !batch.removesUpdateState {
+                for channel in oldState.channels.keys where batch.channelUpserts[channel] == nil { deletedChannels.insert(channel) }
+            }
             for channel in deletedChannels.sorted() {
                 changes.delete(keys.tag(kind: .channelState, identity: RecordCodec.channelIdentity(channel)))
             }
