@@ -112,14 +112,15 @@ decoder-check:
 # (children run as nobody get a copy beside a copy of the binary, CommandAsNobody.swift, so the
 # checkout may sit in a directory only its owner can enter).
 # Skipped here (they run unsanitized in `make test`): the two CLI suites that wait a fixed 20 s for
-# a child's output on a pseudo-terminal or during `show --hold`, which TSan's slowdown makes flaky.
+# a child's output on a pseudo-terminal or during `show --hold`, which TSan's slowdown makes flaky,
+# and the serve agent's suite, which checks that the (here sanitized) agent's stderr stays empty.
 # The sanitizer builds leave the PostgreSQL trait (and so SwiftNIO) off: see Package.swift.
 sanitize: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan $(STRICT)
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tsan-suppressions.txt" SESSION_VAULT_SANITIZER=thread \
 		SESSION_VAULT_CRASH_KILLS=20 SESSION_VAULT_POWER_LOSS_TRIALS=40 SESSION_VAULT_CONTENTION_ROUNDS=8 \
 		$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
-		--skip 'TerminalTests|EnvironmentScrubbingTests'
+		--skip 'TerminalTests|EnvironmentScrubbingTests|ServeCommandTests'
 
 # The fixture tests (known-answer vaults, the whole tamper corpus, vectors) under the address
 # sanitizer, in their own scratch path. Leak detection is off, as swift-protobuf does on Linux.
