@@ -33,8 +33,9 @@ comment, which DocC and GitHub do not render:
   <!-- example: declarations -->                 compile at file scope even if it looks like statements.
   <!-- example: skip REASON -->                  do not compile (listed on every run; give a reason).
 
-Blocks that import an optional module (SessionVaultPostgres) are compiled only when the package has
-it, that is unless SESSION_VAULT_WITHOUT_POSTGRES is set.
+Blocks that import an optional module (SessionVaultPostgres) are wrapped in `#if SESSION_VAULT_POSTGRES`,
+so they compile when the package trait `PostgreSQL` is on (as in `make test`); setting
+SESSION_VAULT_WITHOUT_POSTGRES leaves them out of the generated sources altogether.
 
 Usage: scripts/extract_swift_examples.py [--root DIR] [--output DIR] [--list]
 Exit status: 0 when the files were written, 1 with `file:line: error: …` messages otherwise.
