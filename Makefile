@@ -6,9 +6,12 @@
 SWIFT ?= swift
 # CI builds with warnings as errors.
 STRICT := -Xswiftc -warnings-as-errors
+# The package trait that adds PostgreSQL (postgres-nio, SwiftNIO). `make demo` and `make build` leave
+# it off, as a consumer of the library does; `make test` turns it on to test the PostgreSQL backend.
+WITH_POSTGRES := --traits PostgreSQL
 BIN := .build/debug/session-vault
 
-.PHONY: all deps build demo test bench bench-compare fixtures fixtures-check interop-venvs interop-check crash-test sanitize decoder-check sanitize-address fuzz fuzz-build fuzz-regressions clean
+.PHONY: all deps build demo test install docs-check bench bench-compare fixtures fixtures-check interop-venvs interop-check crash-test sanitize decoder-check sanitize-address fuzz fuzz-build fuzz-regressions clean
 
 all: build
 
@@ -23,17 +26,42 @@ demo: build
 
 # The whole suite: strict build of everything, then every test, then the demo end to end
 # (on SQLite and forced memory-only).
-test: deps
-	$(SWIFT) build --build-tests $(STRICT)
+test: deps docs-check
+	$(SWIFT) build --build-tests $(STRICT) $(WITH_POSTGRES)
 	@$(MAKE) --no-print-directory interop-venvs || echo "make test: no interop venvs; the real-library export check is SKIPPED (see the test log)"
-	scripts/with-postgres.sh $(SWIFT) test --skip-build
+	scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES)
 	$(BIN) demo --saves 100
 	SESSION_VAULT_SQLITE_LIBRARY=/nonexistent/libsqlite3.so.0 $(BIN) demo --saves 100
 	$(BIN) bench --quick --dir "$${TMPDIR:-/tmp}" > /dev/null
+	@dir=$$(mktemp -d) && $(MAKE) --no-print-directory install PREFIX="$$dir" CONFIGURATION=debug INSTALL_TRAITS=PostgreSQL INSTALL_FLAGS="$(STRICT)" > /dev/null \
+		&& "$$dir/bin/session-vault" --version && rm -rf "$$dir"
+	@$(MAKE) --no-print-directory python-test
 	@$(MAKE) --no-print-directory decoder-check
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory sanitize-address
 	@$(MAKE) --no-print-directory fuzz-regressions
+
+# Installs the `session-vault` command (the agent the Python package starts) into $(PREFIX)/bin:
+#   make install PREFIX=$$HOME/.local                       SQLite vaults
+#   make install PREFIX=/usr/local INSTALL_TRAITS=PostgreSQL  also PostgreSQL locations (builds SwiftNIO)
+# CONFIGURATION=debug installs the debug build instead (make test checks the target that way).
+PREFIX ?= /usr/local
+CONFIGURATION ?= release
+INSTALL_TRAITS ?=
+INSTALL_FLAGS ?=
+install: deps
+	$(SWIFT) build -c $(CONFIGURATION) --product session-vault $(INSTALL_FLAGS) $(if $(INSTALL_TRAITS),--traits $(INSTALL_TRAITS))
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path $(if $(INSTALL_TRAITS),--traits $(INSTALL_TRAITS)))/session-vault" "$(DESTDIR)$(PREFIX)/bin/session-vault"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/session-vault"
+
+# Every ```swift block of README.md, of the DocC articles (Sources/*/*.docc) and of the `///` comments,
+# compiled against the library with warnings as errors: scripts/extract_swift_examples.py writes them
+# into the DocumentationExamples test target (Tests/DocumentationExamples/Generated/, git-ignored).
+# A block that does not compile fails with its Markdown (or Swift) file and line.
+docs-check: deps
+	python3 scripts/extract_swift_examples.py
+	@$(SWIFT) build --target DocumentationExamples $(STRICT) $(WITH_POSTGRES) || { echo "docs-check: a Swift code block of the documentation does not compile; the errors above name its file and line (markers: scripts/extract_swift_examples.py --help)"; exit 1; }
 
 # The full benchmark (release build), and the comparison with Telethon's plaintext session.
 bench: deps
@@ -70,7 +98,7 @@ interop-check: deps interop-venvs
 # part of the suite). CRASH_SEED=<n> replays a kill schedule. Counts are printed as "[reliability] …".
 CRASH_KILLS ?= 1000
 crash-test: deps
-	$(SWIFT) build --build-tests $(STRICT)
+	$(SWIFT) build --build-tests $(STRICT) $(WITH_POSTGRES)
 	SESSION_VAULT_CRASH_KILLS=$(CRASH_KILLS) $(if $(CRASH_SEED),SESSION_VAULT_CRASH_SEED=$(CRASH_SEED)) \
 		$(SWIFT) test --skip-build --filter CrashHarnessTests
 
@@ -80,21 +108,22 @@ decoder-check:
 
 # The whole suite again under the thread sanitizer, in its own scratch path (children are the
 # sanitized session-vault too). The long reliability runs are shortened; the memory scan and the
-# RLIMIT_FSIZE test skip themselves (sanitizer shadow memory). Suppressions: tsan-suppressions.txt.
+# RLIMIT_FSIZE test skip themselves (sanitizer shadow memory). Suppressions: tsan-suppressions.txt
+# (children run as nobody get a copy beside a copy of the binary, CommandAsNobody.swift, so the
+# checkout may sit in a directory only its owner can enter).
 # Skipped here (they run unsanitized in `make test`): the two CLI suites that wait a fixed 20 s for
-# a child's output on a pseudo-terminal or during `show --hold`, which TSan's slowdown makes flaky.
-# The sanitizer builds leave the PostgreSQL module (and SwiftNIO) out: see Package.swift.
-sanitize: export SESSION_VAULT_WITHOUT_POSTGRES := 1
+# a child's output on a pseudo-terminal or during `show --hold`, which TSan's slowdown makes flaky,
+# and the serve agent's suite, which checks that the (here sanitized) agent's stderr stays empty.
+# The sanitizer builds leave the PostgreSQL trait (and so SwiftNIO) off: see Package.swift.
 sanitize: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan $(STRICT)
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tsan-suppressions.txt" SESSION_VAULT_SANITIZER=thread \
 		SESSION_VAULT_CRASH_KILLS=20 SESSION_VAULT_POWER_LOSS_TRIALS=40 SESSION_VAULT_CONTENTION_ROUNDS=8 \
 		$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
-		--skip 'TerminalTests|EnvironmentScrubbingTests'
+		--skip 'TerminalTests|EnvironmentScrubbingTests|ServeCommandTests'
 
 # The fixture tests (known-answer vaults, the whole tamper corpus, vectors) under the address
 # sanitizer, in their own scratch path. Leak detection is off, as swift-protobuf does on Linux.
-sanitize-address: export SESSION_VAULT_WITHOUT_POSTGRES := 1
 sanitize-address: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan $(STRICT)
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan \
@@ -115,7 +144,6 @@ FUZZ_SEED ?= 0
 FUZZ_BIN := FuzzTesting/.build/debug
 FUZZ_WORK := FuzzTesting/.build/fuzz-work
 
-fuzz-build: export SESSION_VAULT_WITHOUT_POSTGRES := 1
 fuzz-build: deps
 	@mkdir -p FuzzTesting/.build
 	cd FuzzTesting && $(SWIFT) build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library $(STRICT) \
@@ -149,3 +177,24 @@ fuzz-regressions: fuzz-build
 
 clean:
 	rm -rf .build .build-tsan .build-asan FuzzTesting/.build
+
+# Python: the sessionvault package (python/)
+# python-venvs: the pinned Telethon 1.45.0, Pyrogram 2.0.106, Kurigram 2.2.26 and Pyrofork 2.3.69
+# venvs with pytest, in python/.venv (pip, PyPI; about a minute the first time, reused afterwards).
+# python-test: pytest in each venv against the real agent ($(BIN), which `make test` builds first),
+# with a throw-away PostgreSQL for the pg: location test; prints one summary line per venv and fails
+# when a venv fails or collects no test.
+# bench-python: the adapter's durable saves against Telethon's SQLiteSession, the agent round trip
+# against the in-process save, and the agent's peak RSS (release build; one JSON object and a table).
+.PHONY: python-venvs python-test bench-python
+python-venvs:
+	python3 python/tests/venvs.py create
+
+python-test: python-venvs
+	@test -x $(BIN) || { echo "python-test: $(BIN) is missing: build it first (make test does)"; exit 1; }
+	SESSION_VAULT_BINARY=$(CURDIR)/$(BIN) scripts/with-postgres.sh python3 python/tests/venvs.py test
+
+bench-python: deps
+	$(SWIFT) build -c release --product session-vault
+	python3 python/tests/venvs.py create telethon-1.45.0
+	python3 bench/python_bench.py --binary .build/release/session-vault --dir "$${BENCH_DIR:-.}"

@@ -1,23 +1,32 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-// `SESSION_VAULT_WITHOUT_POSTGRES=1` leaves the PostgreSQL module (and SwiftNIO) out of the graph.
-// The sanitizer builds of `make test` use it: they exercise the core, and compiling NIO and
-// BoringSSL twice more under TSan and ASan would cost CI ten minutes for nothing they check.
-let withPostgres = Context.environment["SESSION_VAULT_WITHOUT_POSTGRES"] == nil
+// PostgreSQL support is the package trait `PostgreSQL`, off by default: a consumer of the core library
+// (and `make demo`) resolves and builds neither postgres-nio nor SwiftNIO. Enable it with
+// `.package(url: …, from: …, traits: ["PostgreSQL"])`, or `swift build --traits PostgreSQL` here
+// (`make test` does). With the trait off, the SessionVaultPostgres module compiles to nothing.
+let postgres: TargetDependencyCondition = .when(traits: ["PostgreSQL"])!
 
 let package = Package(
     name: "SessionVault",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "SessionVault", targets: ["SessionVault"]),
-        // Sessions in PostgreSQL, for fleets of bots. A separate product so that users of the core
-        // library never pull in SwiftNIO.
+        // The module is SessionVaultKit (its main type is the `SessionVault` actor: a module named like
+        // its type breaks `SessionVault.Session` as soon as another module exports a `Session`).
+        .library(name: "SessionVaultKit", targets: ["SessionVaultKit"]),
+        // Sessions in PostgreSQL, for fleets of bots: needs the `PostgreSQL` trait.
+        .library(name: "SessionVaultPostgres", targets: ["SessionVaultPostgres"]),
         .executable(name: "session-vault", targets: ["session-vault"]),
+    ],
+    traits: [
+        .trait(name: "PostgreSQL", description: "The SessionVaultPostgres product, and PostgreSQL locations in the CLI (postgres-nio)."),
+        .default(enabledTraits: []),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Resolved only when the `PostgreSQL` trait is enabled (its one use below is trait-conditional).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libsodium, found through pkg-config (Debian: libsodium-dev).
@@ -34,7 +43,7 @@ let package = Package(
         // A few system calls that the Glibc module does not export (prctl).
         .target(name: "CSystemShims"),
         .target(
-            name: "SessionVault",
+            name: "SessionVaultKit",
             dependencies: [
                 "CSodium",
                 "CSQLite",
@@ -42,39 +51,78 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The operator tools of the `session-vault` command: the audit of `verify` (with its git and
+        // plaintext checks), the summary of `show`, `soak` and its digests, `demo`. Not a product:
+        // nothing a bot needs, so the core library does not carry them.
+        .target(
+            name: "SessionVaultOperations",
+            dependencies: ["SessionVaultKit"]
+        ),
+        // The `session-vault serve` agent: the protocol of docs/AGENT.md over standard input and
+        // output, for programs in other languages (python/). Answers and requests stay in guarded memory.
+        .target(
+            name: "SessionVaultAgent",
+            dependencies: ["SessionVaultKit", "CSystemShims"]
+        ),
         // What `session-vault bench` measures, including the identity-transform baseline.
         .target(
             name: "SessionVaultBenchmarks",
-            dependencies: ["SessionVault", "CSodium"]
+            dependencies: ["SessionVaultKit", "SessionVaultOperations", "CSodium"]
+        ),
+        // The same sealed vault on PostgreSQL: only the record store is new. Empty without the trait.
+        .target(
+            name: "SessionVaultPostgres",
+            dependencies: [
+                "SessionVaultKit",
+                "CSodium",
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: postgres),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "session-vault",
             dependencies: [
-                "SessionVault",
+                "SessionVaultKit",
+                "SessionVaultAgent",
                 "SessionVaultBenchmarks",
+                "SessionVaultOperations",
+                .target(name: "SessionVaultPostgres", condition: postgres),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What the four test targets share: temporary directories, file and byte inspection, guarded
+        // copies of test bytes, raw access to a vault's database, finding the built executables.
+        .target(
+            name: "SessionVaultTestSupport",
+            dependencies: ["SessionVaultKit", "CSodium"],
+            path: "Tests/SessionVaultTestSupport"
+        ),
         .testTarget(
             name: "SessionVaultTests",
-            dependencies: ["SessionVault", "CSodium"]
+            dependencies: [
+                "SessionVaultKit",
+                "SessionVaultOperations",
+                "SessionVaultTestSupport",
+                "CSodium",
+                .target(name: "SessionVaultPostgres", condition: postgres),
+            ]
         ),
         .testTarget(
             name: "SessionVaultCLITests",
-            dependencies: ["session-vault", "SessionVault"]
+            dependencies: ["session-vault", "SessionVaultKit", "SessionVaultTestSupport"]
         ),
         // The fixture generator (`make fixtures`, Fixtures/README.md): a development tool, not a
         // product. It installs a deterministic libsodium random source in its own process, so
         // nothing else links it, not even the fixture tests (they run the built binary).
         .executableTarget(
             name: "sv-fixtures",
-            dependencies: ["SessionVault", "CSodium"]
+            dependencies: ["SessionVaultKit", "CSodium"]
         ),
         // `make fixtures-check`: the manifest, the known-answer vaults, the tamper corpus, the vectors.
         .testTarget(
             name: "SessionVaultFixtureTests",
-            dependencies: ["SessionVault", "CSodium", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SessionVaultKit", "SessionVaultTestSupport", "CSodium", .product(name: "Logging", package: "swift-log")]
         ),
         // Test support for the reliability tests: a SQLite VFS shim that loses power on demand
         // (buffers writes until a sync, then drops what was not synced). Found through dlsym on the
@@ -87,31 +135,25 @@ let package = Package(
         // runs the long crash harness); they spawn the built `session-vault` binary.
         .testTarget(
             name: "SessionVaultReliabilityTests",
-            dependencies: ["session-vault", "SessionVault", "CPowerLossVFS"]
+            dependencies: ["session-vault", "SessionVaultKit", "SessionVaultOperations", "SessionVaultTestSupport", "CPowerLossVFS"]
+        ),
+        // A client library's stand-in that exports `Session`, `DataCenter` and `AuthKey`, and the test
+        // that uses both modules side by side.
+        .target(name: "TelegramClientStandIn", path: "Tests/TelegramClientStandIn"),
+        .testTarget(name: "NameClashTests", dependencies: ["SessionVaultKit", "TelegramClientStandIn"]),
+        // `make docs-check`: every ```swift block of README.md, of the DocC articles and of the doc
+        // comments, extracted by scripts/extract_swift_examples.py into Generated/ (git-ignored) and
+        // compiled against the library. Built by --build-tests only; it holds no tests.
+        .testTarget(
+            name: "DocumentationExamples",
+            dependencies: ["SessionVaultKit", "SessionVaultOperations", .target(name: "SessionVaultPostgres", condition: postgres)]
         ),
     ]
 )
 
-if withPostgres {
-    package.products.append(.library(name: "SessionVaultPostgres", targets: ["SessionVaultPostgres"]))
-    package.dependencies.append(.package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"))
-    // The same sealed vault on PostgreSQL: only the record store is new. A separate product, so
-    // that users of the core library never pull in SwiftNIO.
-    package.targets.append(
-        .target(
-            name: "SessionVaultPostgres",
-            dependencies: [
-                "SessionVault",
-                "CSodium",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        )
-    )
-    for target in package.targets where ["session-vault", "SessionVaultTests", "SessionVaultCLITests"].contains(target.name) {
-        if target.name != "SessionVaultCLITests" { target.dependencies.append("SessionVaultPostgres") }
-        target.swiftSettings = (target.swiftSettings ?? []) + [.define("SESSION_VAULT_POSTGRES")]
-    }
+// `#if SESSION_VAULT_POSTGRES` marks the code that needs the trait.
+for target in package.targets where ["SessionVaultPostgres", "session-vault", "SessionVaultTests", "SessionVaultCLITests", "DocumentationExamples"].contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.define("SESSION_VAULT_POSTGRES", .when(traits: ["PostgreSQL"]))]
 }
 
 for target in package.targets where target.type != .system && !["CSQLite", "CSystemShims", "CPowerLossVFS"].contains(target.name) {

@@ -18,7 +18,7 @@ let package = Package(
     targets: [
         // The entry functions, one per target, shared by the fuzz binaries; each binary is a
         // three-line @_cdecl("LLVMFuzzerTestOneInput") shim around one of them.
-        .target(name: "FuzzEntries", dependencies: [.product(name: "SessionVault", package: "SessionVault")]),
+        .target(name: "FuzzEntries", dependencies: [.product(name: "SessionVaultKit", package: "SessionVault")]),
         // The declaration of libFuzzer's LLVMFuzzerRunDriver, which each binary's main calls.
         .target(name: "CFuzzerDriver"),
     ] + targets.map { .executableTarget(name: "Fuzz\($0)", dependencies: ["FuzzEntries", "CFuzzerDriver"]) }

@@ -418,6 +418,14 @@ def step1_file(path: Path):
         raise VaultError("not-a-vault", f"cannot stat file: {e.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         raise VaultError("not-a-vault", "not a regular file")
+    # A non-empty -wal may hold newer copies of any page, page 1 included: skip the byte checks and
+    # let SQLite's WAL recovery decide (step 2 follows either way). An empty -wal holds no page and
+    # counts as none: the checks below apply (FORMAT.md §7 step 1).
+    try:
+        if os.stat(str(path) + "-wal").st_size > 0:
+            return
+    except FileNotFoundError:
+        pass
     if st.st_size == 0:
         raise VaultError("not-a-vault", "file is empty")
     try:
@@ -439,7 +447,9 @@ def step1_file(path: Path):
         # `sqlite-magic-then-garbage` expects `not-a-vault` (FINDINGS.md F-1).
         raise VaultError("not-a-vault", f"SQLite magic but invalid page size {page_size}: not a SQLite header")
     page_count = struct.unpack(">I", head[28:32])[0]
-    if st.st_size < page_size * page_count:
+    # The header's page count is valid only when the change counter (offset 24) equals the
+    # version-valid-for number (offset 92), §7 step 1.
+    if head[24:28] == head[92:96] and st.st_size < page_size * page_count:
         raise VaultError("corrupt", f"file is {st.st_size} bytes, header says {page_count} pages of {page_size}")
 
 
@@ -508,6 +518,74 @@ def open_vault(path: Path, *, passphrase: bytes | None = None, recovery_key: byt
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+# FORMAT.md §3, the declarations as the document gives them (comments included).
+SCHEMA_SQL = """
+CREATE TABLE sv_header (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    magic BLOB NOT NULL,              -- 12 bytes: ASCII "sessionvault"
+    format_version INTEGER NOT NULL,  -- 1
+    vault_id BLOB NOT NULL,           -- 16 random bytes
+    mac BLOB NOT NULL                 -- 32 bytes, §6
+) STRICT;
+CREATE TABLE sv_keyslot (
+    slot INTEGER PRIMARY KEY,         -- 0..7
+    kind INTEGER NOT NULL,            -- 1 = passphrase, 2 = recovery key
+    kdf INTEGER NOT NULL,             -- 2 = Argon2id v1.3, 0 = keyed BLAKE2b (recovery key)
+    opslimit INTEGER NOT NULL,        -- Argon2id passes (0 for kdf 0)
+    memlimit INTEGER NOT NULL,        -- Argon2id memory in bytes (0 for kdf 0)
+    salt BLOB NOT NULL,               -- 16 random bytes
+    nonce BLOB NOT NULL,              -- 24 random bytes
+    wrapped_key BLOB NOT NULL         -- 48 bytes: SECRETBOX(KEK, nonce, DEK)
+) STRICT;
+CREATE TABLE sv_record (
+    tag BLOB PRIMARY KEY,             -- 32 bytes, §5.2
+    kind INTEGER NOT NULL,            -- masked record kind, 0..255, §5.3
+    nonce BLOB NOT NULL,              -- 24 random bytes, fresh for every write
+    ciphertext BLOB NOT NULL          -- SECRETBOX(K_record, nonce, plaintext), §5.4
+) STRICT, WITHOUT ROWID;
+"""
+SQL_WHITESPACE = " \t\n\r\f"
+
+
+def canonical_sql(sql: str) -> str:
+    """§3's comparison form: `--` comments removed to the end of their line, ASCII letters
+    lower-cased, whitespace dropped at either end and next to `(`, `)`, `,`, and otherwise
+    collapsed to one space."""
+    out: list[str] = []
+    pending = False
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if sql.startswith("--", i):
+            j = sql.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        i += 1
+        if ch in SQL_WHITESPACE:
+            pending = True
+            continue
+        if pending and out and out[-1] not in "()," and ch not in "(),":
+            out.append(" ")
+        pending = False
+        out.append(ch.lower() if "A" <= ch <= "Z" else ch)
+    return "".join(out)
+
+
+EXPECTED_SCHEMA = {stmt.split()[2]: canonical_sql(stmt)
+                   for stmt in SCHEMA_SQL.split(";") if stmt.strip()}
+
+
+def check_schema(rows) -> None:
+    """§3/§7 step 2: exactly the three tables, declared as §3 says; any other object (trigger,
+    view, index, table) or another declaration is `tampered`."""
+    for typ, name, tbl_name, sql in rows:
+        if typ != "table" or name not in EXPECTED_SCHEMA:
+            raise VaultError("tampered", f"the schema holds {typ} {str(name)[:64]!r} on {str(tbl_name)[:64]!r}, "
+                                         "which the format does not define")
+        if tbl_name != name or canonical_sql(sql or "") != EXPECTED_SCHEMA[name]:
+            raise VaultError("tampered", f"table {name} is not declared as §3 says")
+
+
 def _open_sqlite(conn, passphrase, recovery_key, allow_test_kdf, log) -> dict:
     # 2. application id, tables
     app_id = q(conn, "PRAGMA application_id")[0][0]
@@ -517,7 +595,9 @@ def _open_sqlite(conn, passphrase, recovery_key, allow_test_kdf, log) -> dict:
     missing = {"sv_header", "sv_keyslot", "sv_record"} - tables
     if missing:
         raise VaultError("corrupt", f"missing table(s): {', '.join(sorted(missing))}")
-    log("2 application_id 0x53564C54, tables sv_header sv_keyslot sv_record exist")
+    check_schema(q(conn, "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name, type"))
+    log("2 application_id 0x53564C54, tables sv_header sv_keyslot sv_record exist; "
+        "the schema is exactly the three tables of §3")
 
     # 3. header
     rows = q(conn, "SELECT id, magic, format_version, vault_id, mac FROM sv_header")
@@ -830,7 +910,8 @@ def main(argv=None) -> int:
     g.add_argument("--recovery-key-file", metavar="F", help="file holding the 55-character recovery key")
     g.add_argument("--recovery-key-env", metavar="VAR", help="environment variable holding the recovery key")
     ap.add_argument("--strip-newline", action="store_true",
-                    help="drop one final newline from the passphrase (off: FORMAT.md §4.1 trims nothing)")
+                    help="drop one final LF or CR LF from the passphrase, as SessionVault does for passphrase "
+                         "files (FORMAT.md §4.1 'Passphrase files'; off: the KDF input is the exact bytes)")
     ap.add_argument("--allow-test-kdf", action="store_true",
                     help="accept Argon2id parameters down to opslimit 1 / memlimit 8192 (test-floor vaults)")
     ap.add_argument("--json", action="store_true", help="machine-readable result (also for errors) on stdout")

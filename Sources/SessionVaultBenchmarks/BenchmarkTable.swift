@@ -18,6 +18,7 @@ public enum BenchmarkTable {
             row("pwrite+fdatasync 4 KiB (physical limit)", report.fdatasyncOpsPerSecond, "ops/s", digits: 0),
             row("durable save (synchronous=FULL)", report.durableSaveOpsPerSecond, "ops/s", digits: 0),
             row("durable save, identity baseline", report.durableIdentityOpsPerSecond, "ops/s", digits: 0),
+            row("batch: account + 2 channels + 3 peers", report.batchedUpdateOpsPerSecond, "ops/s", digits: 0),
             row("save (synchronous=NORMAL)", report.normalSaveOpsPerSecond, "ops/s", digits: 0),
             row("save NORMAL, identity baseline", report.normalIdentityOpsPerSecond, "ops/s", digits: 0),
             row("Argon2id alone (default: 3, 64 MiB)", report.kdfMilliseconds, "ms"),

@@ -1,4 +1,4 @@
-@_spi(Benchmark) import SessionVault
+@_spi(Benchmark) import SessionVaultKit
 internal import CSodium
 
 func randomBytes(_ buffer: UnsafeMutableRawBufferPointer) {

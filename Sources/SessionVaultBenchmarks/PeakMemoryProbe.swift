@@ -1,5 +1,5 @@
 import Foundation
-import SessionVault
+import SessionVaultKit
 
 /// Measures the peak resident memory of opening and loading a vault in a fresh process, so the
 /// figure is not inflated by whatever the benchmark did before.

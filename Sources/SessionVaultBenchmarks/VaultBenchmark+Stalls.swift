@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 
 extension VaultBenchmark {
     /// How many vaults save at once in the pool-stall measurement.

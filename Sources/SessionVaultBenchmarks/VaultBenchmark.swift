@@ -1,6 +1,7 @@
 import Foundation
 internal import CSodium
-@_spi(Benchmark) import SessionVault
+@_spi(Benchmark) import SessionVaultKit
+import SessionVaultOperations
 
 /// `session-vault bench`: every figure of `BENCHMARKS.md`, measured in one run on one directory.
 ///
@@ -35,6 +36,7 @@ public struct VaultBenchmark: Sendable {
         var normal: [Double] = []
         var durableIdentity: [Double] = []
         var normalIdentity: [Double] = []
+        var batched: [Double] = []
         let sealedFull = try await makeVault(work + "/sealed-full", durability: .full, identity: false)
         let identityFull = try await makeVault(work + "/identity-full", durability: .full, identity: true)
         let sealedNormal = try await makeVault(work + "/sealed-normal", durability: .normal, identity: false)
@@ -55,6 +57,7 @@ public struct VaultBenchmark: Sendable {
                 case (false, true): normalIdentity.append(rate)
                 }
             }
+            batched.append(try await Self.batchedUpdateRate(sealedFull, updates: savesPerRound, round: round))
         }
         for vault in [sealedFull, identityFull, sealedNormal, identityNormal] { try await vault.delete() }
 
@@ -149,6 +152,7 @@ public struct VaultBenchmark: Sendable {
             fdatasyncOpsPerSecond: Statistic(fdatasync),
             durableSaveOpsPerSecond: Statistic(durable),
             normalSaveOpsPerSecond: Statistic(normal),
+            batchedUpdateOpsPerSecond: Statistic(batched),
             durableIdentityOpsPerSecond: Statistic(durableIdentity),
             normalIdentityOpsPerSecond: Statistic(normalIdentity),
             kdfMilliseconds: Statistic(kdf),
@@ -203,6 +207,26 @@ public struct VaultBenchmark: Sendable {
         }
         try await vault.save(try Self.session(dataCenters: 3, channels: 100))
         return vault
+    }
+
+    /// Durable batches per second, each shaped like one incoming update: the account state, two
+    /// channels' pts and three peers (one of them new), in one `write { }`.
+    static func batchedUpdateRate(_ vault: SessionVault, updates: Int, round: Int) async throws -> Double {
+        let start = ContinuousClock.now
+        for i in 1...updates {
+            let n = Int64(round * updates + i)
+            try await vault.write { batch in
+                batch.saveUpdateState(pts: Int32(truncatingIfNeeded: n), qts: 1, date: 1_764_000_000 + n, seq: Int32(truncatingIfNeeded: n))
+                batch.saveChannelState(channelID: 1_000_000_001, pts: Int32(truncatingIfNeeded: n))
+                batch.saveChannelState(channelID: 1_000_000_002, pts: Int32(truncatingIfNeeded: n))
+                batch.upsertPeers([
+                    Peer(id: 1_000 + n, accessHash: n, kind: .user, username: "bench_user_\(n)"),
+                    Peer(id: 42, accessHash: n, kind: .user, name: "Friend"),
+                    Peer(id: -1_001_000_000_007, accessHash: n, kind: .supergroup, username: "bench_group"),
+                ])
+            }
+        }
+        return Double(updates) / (ContinuousClock.now - start).seconds
     }
 
     /// Update-state saves per second through the public hot path.
@@ -294,17 +318,14 @@ public struct VaultBenchmark: Sendable {
         return peers
     }
 
-    /// A synthetic session: `dataCenters` DCs with random keys, a user, update state and `channels` channels.
+    /// A synthetic session: DCs 1 … `dataCenters` with random keys, a user, update state and `channels` channels.
     static func session(dataCenters: Int, channels: Int) throws -> Session {
-        var states: [Int64: Int32] = [:]
-        states.reserveCapacity(channels)
-        for i in 0..<channels { states[1_000_000_000_000 + Int64(i)] = Int32(i % 100_000) }
-        return Session(
-            dataCenters: try (1...max(1, dataCenters)).map {
-                DataCenter(id: Int32($0), ipv4: Endpoint(host: "149.154.167.\(40 + $0)", port: 443), authKey: try AuthKey.random())
-            },
+        try SyntheticSession.make(
+            dataCenters: Array(1...Int32(max(1, dataCenters))),
+            channels: channels,
+            pts: { Int32($0 % 100_000) },
             user: LoggedInUser(id: 5_000_000_001, dataCenterID: 2, isBot: true, username: "bench_bot"),
-            updateState: UpdateState(pts: 1, qts: 1, date: 1_764_000_000, seq: 1, channels: states)
+            apiID: nil
         )
     }
 }

@@ -1,4 +1,5 @@
-public import SessionVault
+#if SESSION_VAULT_POSTGRES
+public import SessionVaultKit
 
 /// `session-vault bench --postgres URL`: durable hot-path saves against a PostgreSQL server, beside
 /// the SQLite figures of the same run.
@@ -44,3 +45,4 @@ public enum PostgresBenchmark {
         return (rates[rates.count / 2], rates.first ?? 0, rates.last ?? 0, rates.count)
     }
 }
+#endif

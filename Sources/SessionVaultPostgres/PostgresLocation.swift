@@ -1,5 +1,6 @@
+#if SESSION_VAULT_POSTGRES
 public import Foundation
-public import SessionVault
+public import SessionVaultKit
 
 /// Where a session lives in PostgreSQL: server, database, credentials and the session's name.
 ///
@@ -96,3 +97,4 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         "postgres://\(username)@\(host):\(port)/\(database)?session=\(sessionName)\(keyedNames ? "&keyed_names=true" : "")"
     }
 }
+#endif

@@ -1,8 +1,9 @@
+#if SESSION_VAULT_POSTGRES
 import Foundation
 public import Logging
 import NIOCore
 import PostgresNIO
-public import SessionVault
+public import SessionVaultKit
 internal import CSodium
 import Synchronization
 
@@ -510,3 +511,4 @@ public final class PostgresRecordStore: RecordStore {
         return out.prefix(8).reversed().reduce(Int64(0)) { $0 << 8 | Int64($1) }
     }
 }
+#endif

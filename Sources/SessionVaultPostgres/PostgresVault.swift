@@ -1,11 +1,12 @@
+#if SESSION_VAULT_POSTGRES
 import Logging
-public import SessionVault
+public import SessionVaultKit
 
 /// Opens sessions kept in PostgreSQL: ``SessionVault`` on a ``PostgresRecordStore``.
 ///
 /// ```swift
 /// let location = try PostgresLocation(parsing: "postgres://bots@db.internal/sessions?session=bot-17")
-/// let vault = try await PostgresVault.open(location, passphrase: passphrase)
+/// let vault = try await PostgresVault.open(location, passphrase: try PassphraseSource.readPassphrase())
 /// ```
 /// A second opener anywhere gets ``VaultError/Code/inUse`` naming the holder; a crashed holder's
 /// lock goes away with its connection.
@@ -78,3 +79,4 @@ extension PostgresVault {
         return location.description
     }
 }
+#endif

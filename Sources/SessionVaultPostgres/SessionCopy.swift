@@ -1,4 +1,5 @@
-public import SessionVault
+#if SESSION_VAULT_POSTGRES
+public import SessionVaultKit
 
 /// Copies a session (and its peer cache) from one open vault into a new, empty one — SQLite to
 /// PostgreSQL, PostgreSQL to SQLite, or any other pair. The destination re-seals everything under its
@@ -32,3 +33,4 @@ public enum SessionCopy {
         return Result(records: await destination.recordCount, peers: peers.count)
     }
 }
+#endif

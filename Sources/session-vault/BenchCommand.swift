@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SessionVault
+import SessionVaultKit
 import SessionVaultBenchmarks
 #if SESSION_VAULT_POSTGRES
 import SessionVaultPostgres

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Logging
-import SessionVault
+import SessionVaultKit
 
 #if canImport(Glibc)
 import Glibc

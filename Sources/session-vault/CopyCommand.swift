@@ -1,6 +1,6 @@
 #if SESSION_VAULT_POSTGRES
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 import SessionVaultPostgres
 
 /// `session-vault copy SRC DST`: move a session between a file and PostgreSQL (either direction).

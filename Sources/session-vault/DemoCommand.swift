@@ -1,5 +1,6 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
+import SessionVaultOperations
 
 /// `session-vault demo`: the main job end to end on a throw-away vault.
 struct DemoCommand: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 #if SESSION_VAULT_POSTGRES
 import SessionVaultPostgres
 #endif

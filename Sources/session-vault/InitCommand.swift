@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 
 /// `session-vault init PATH`: create an empty vault, optionally with a recovery key.
 struct InitCommand: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 
 /// The `--format` of `import` and `export`: a ``SessionFormat`` name, or `kurigram` (Pyrogram's
 /// SQLite format at Kurigram's schema 7).

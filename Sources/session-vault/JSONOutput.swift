@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import SessionVault
+import SessionVaultKit
 
 /// The `--json` encoding: keys sorted, pretty-printed, slashes unescaped, one document on standard output.
 enum JSONOutput {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 
 /// The `--kdf` option: a named Argon2id profile.
 enum KDFProfile: String, CaseIterable, ExpressibleByArgument {

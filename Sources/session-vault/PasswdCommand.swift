@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 
 /// `session-vault passwd PATH`: change the passphrase.
 struct PasswdCommand: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 
 /// `session-vault rotate PATH`: a new data key.
 struct RotateCommand: AsyncParsableCommand {

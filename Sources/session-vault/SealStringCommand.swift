@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 
 /// `session-vault seal-string PATH`: the vault's session as one sealed line (`svs1.…`).
 struct SealStringCommand: AsyncParsableCommand {

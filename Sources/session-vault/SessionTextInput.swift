@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 
 #if canImport(Glibc)
 import Glibc
@@ -15,17 +15,11 @@ enum SessionTextInput {
             throw VaultError(code == ENOENT ? .notFound : .io, "cannot read \(location): \(String(cString: strerror(code)))", errno: code)
         }
         defer { if descriptor != 0 { close(descriptor) } }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while bytes.count <= SealedSessionString.maximumCharacterCount + 2 {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw VaultError(.io, "cannot read \(location): \(String(cString: strerror(errno)))", errno: errno)
-            }
-            if count == 0 { break }
-            bytes += buffer[0..<count]
-        }
+        // A sealed string, and room for the whitespace around it.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: SealedSessionString.maximumCharacterCount + 64 * 1024, alignment: 1)
+        defer { buffer.deallocate() }
+        let count = try FileDescriptorIO.read(from: descriptor, into: buffer, failure: "cannot read \(location)")
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
         return String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
 
 /// `session-vault`: create, inspect, re-key and audit encrypted Telegram session vaults.
 @main
@@ -10,8 +10,9 @@ struct SessionVaultCommand: AsyncParsableCommand {
         discussion: """
             Passphrases are never taken on the command line. They come from exactly one of, in this order: \
             SESSION_VAULT_PASSPHRASE_FILE (a file; one trailing newline dropped), SESSION_VAULT_PASSPHRASE, \
+            SESSION_VAULT_PASSPHRASE_FD (an inherited descriptor, read to end of file; the exact bytes), \
             $CREDENTIALS_DIRECTORY/session-vault-passphrase (systemd LoadCredential=), or a prompt on the \
-            terminal. Setting both variables is an error. A variable is wiped from the process environment \
+            terminal. Setting more than one of the variables is an error. A variable is wiped from the process environment \
             as soon as it is read.
 
             Data goes to standard output; messages go to standard error, one line each.
@@ -36,7 +37,7 @@ struct SessionVaultCommand: AsyncParsableCommand {
         var commands: [any ParsableCommand.Type] = [
             InitCommand.self, ShowCommand.self, PasswdCommand.self, RotateCommand.self, VerifyCommand.self,
             ImportCommand.self, ExportCommand.self, SealStringCommand.self, ShowSealedCommand.self,
-            DemoCommand.self, BenchCommand.self, SoakCommand.self,
+            ServeCommand.self, DemoCommand.self, BenchCommand.self, SoakCommand.self,
         ]
         #if SESSION_VAULT_POSTGRES
         commands.append(CopyCommand.self)

@@ -1,5 +1,6 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
+import SessionVaultOperations
 
 #if canImport(Glibc)
 import Glibc

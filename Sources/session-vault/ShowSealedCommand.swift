@@ -1,5 +1,6 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
+import SessionVaultOperations
 
 /// `session-vault show-sealed FILE|-`: the redacted view of a sealed string's session.
 struct ShowSealedCommand: AsyncParsableCommand {
@@ -29,7 +30,14 @@ struct ShowSealedCommand: AsyncParsableCommand {
                 try await SealedSessionString.open(text, passphrase: passphrase, configuration: VaultAccess.configuration(mode: .openExisting))
             }
             try await VaultAccess.closing(vault) {
-                let summary = try await VaultSummary(of: vault)
+                // The string's own Argon2id parameters: the memory vault it opens into has no keyslot.
+                let summary = VaultSummary(
+                    session: try await vault.load() ?? Session(),
+                    storage: vault.storageKind,
+                    formatVersion: await vault.formatVersion,
+                    kdfParameters: try SealedSessionString.kdfParameters(of: text),
+                    keyslotKinds: await vault.keyslotKinds
+                )
                 if json {
                     try JSONOutput.print(summary)
                 } else {

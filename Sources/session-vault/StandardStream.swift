@@ -1,10 +1,4 @@
-import SessionVault
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SessionVaultKit
 
 /// Unbuffered writes with `write(2)`: data to standard output, messages to standard error.
 ///
@@ -17,21 +11,7 @@ enum StandardStream {
     /// Writes every byte of `bytes` to `descriptor`, retrying on `EINTR` and short writes.
     /// - Throws: ``VaultError/Code/io`` when the stream is closed or full.
     static func write(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) throws(VaultError) {
-        guard var base = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let written = systemWrite(descriptor, base, remaining)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw VaultError(
-                    .io,
-                    "cannot write to standard \(descriptor == output ? "output" : "error"): \(String(cString: strerror(errno)))",
-                    errno: errno
-                )
-            }
-            remaining -= written
-            base += written
-        }
+        try FileDescriptorIO.write(bytes, to: descriptor, failure: "cannot write to standard \(descriptor == output ? "output" : "error")")
     }
 
     /// Writes `text` and a newline to standard output.
@@ -63,7 +43,3 @@ enum StandardStream {
     }
 }
 
-/// `write(2)`, named apart from ``StandardStream/write(_:to:)``.
-private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    write(descriptor, buffer, count)
-}

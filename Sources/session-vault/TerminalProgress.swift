@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import SessionVault
+import SessionVaultKit
 #if SESSION_VAULT_POSTGRES
 import SessionVaultPostgres
 #endif
@@ -32,7 +32,8 @@ enum VaultAccess {
 
     /// Resolves `location` and checks, before any secret is asked for, that it exists (or, when
     /// creating, does not) and that libsqlite3 can be loaded.
-    static func resolve(_ location: String, mustExist: Bool) throws(VaultError) -> String {
+    /// `mustExist` nil accepts both (a command that opens or creates).
+    static func resolve(_ location: String, mustExist: Bool?) throws(VaultError) -> String {
         #if SESSION_VAULT_POSTGRES
         if PostgresLocation.isPostgresLocation(location) {
             // A password on the command line would sit in argv (visible to ps) and in every message
@@ -53,8 +54,8 @@ enum VaultAccess {
         #endif
         let path = try VaultPath.resolve(location)
         let exists = access(path, F_OK) == 0
-        if mustExist && !exists { throw VaultError(.notFound, "\(path) does not exist") }
-        if !mustExist && exists { throw VaultError(.alreadyExists, "\(path) already exists") }
+        if mustExist == true && !exists { throw VaultError(.notFound, "\(path) does not exist") }
+        if mustExist == false && exists { throw VaultError(.alreadyExists, "\(path) already exists") }
         if SessionVaultInfo.sqliteVersion == nil {
             throw VaultError(
                 .sqliteUnavailable,

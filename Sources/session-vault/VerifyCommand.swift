@@ -1,5 +1,6 @@
 import ArgumentParser
-import SessionVault
+import SessionVaultKit
+import SessionVaultOperations
 
 /// `session-vault verify PATH`: the audit.
 struct VerifyCommand: AsyncParsableCommand {

@@ -1,7 +1,7 @@
 #if DEBUG
 import CSodium
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 /// The synthetic sessions stored in the known-answer vaults, and their JSON form for the manifest.
 ///

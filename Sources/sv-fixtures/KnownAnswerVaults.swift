@@ -1,6 +1,6 @@
 #if DEBUG
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 /// What the tamper corpus needs to know about a known-answer vault.
 struct BuiltVault {

@@ -6,7 +6,7 @@ import Darwin
 #if DEBUG
 import CSodium
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 #endif
 
 /// `sv-fixtures`: writes SessionVault's known-answer vaults, tamper corpus, sealing-layer vectors and

@@ -1,7 +1,7 @@
 #if DEBUG
 import CSodium
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 extension Generator {
     // MARK: Row helpers
@@ -444,6 +444,25 @@ extension Generator {
         }
         try mutate("vault-with-other-application-id", base: base, category: "structure", made: "the tamper base with application_id set to 0", opens: [.error(.notAVault, p)]) { db in
             try db.execute("PRAGMA application_id = 0")
+        }
+        // Schema objects the format does not define (FORMAT.md §3): refused before any row is read.
+        try mutate(
+            "schema-trigger-dropping-saves",
+            base: base,
+            category: "schema",
+            made: "the tamper base with a trigger that silently drops every update of sv_record (RAISE(IGNORE))",
+            opens: [.error(.tampered, p, kind: "none")]
+        ) { db in
+            try db.execute("CREATE TRIGGER sv_drop_saves BEFORE UPDATE ON sv_record BEGIN SELECT RAISE(IGNORE); END")
+        }
+        try mutate(
+            "schema-extra-table",
+            base: base,
+            category: "schema",
+            made: "the tamper base with an extra table holding a copy of its keyslots",
+            opens: [.error(.tampered, p, kind: "none")]
+        ) { db in
+            try db.execute("CREATE TABLE sv_keyslot_copy AS SELECT * FROM sv_keyslot")
         }
 
         // Record rows of the wrong shape: refused before decryption.

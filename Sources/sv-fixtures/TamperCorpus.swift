@@ -1,6 +1,6 @@
 #if DEBUG
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 /// The negative fixtures of `Fixtures/tampered/`, each made from a known-answer vault by raw SQL
 /// (or byte surgery) and listed with the outcome the format promises.

@@ -1,7 +1,7 @@
 #if DEBUG
 import CSodium
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 /// The sealing-layer vectors of `Fixtures/vectors/`: every layer of the format from fixed inputs,
 /// computed with the library's own derivation code (and libsodium's `crypto_secretbox_easy` with a
@@ -607,7 +607,7 @@ enum Vectors {
             }
             let ciphertext = secretbox(payload, nonce: payloadNonce, key: payloadKey)
             let blob = header + payloadNonce + ciphertext
-            let text = "svs1." + Base64URL.encode(blob)
+            let text = "svs1." + (try GuardedBase64.encodeText(blob, padding: .unpadded))
             texts.append((passphrase, text, blob))
             vectors.append(
                 .object([
@@ -633,12 +633,12 @@ enum Vectors {
         }
         // Texts a reader must refuse, made from the first vector.
         let (passphrase, text, blob) = texts[0]
-        func variant(_ change: (inout [UInt8]) -> Void) -> String {
+        func variant(_ change: (inout [UInt8]) -> Void) throws -> String {
             var copy = blob
             change(&copy)
-            return "svs1." + Base64URL.encode(copy)
+            return "svs1." + (try GuardedBase64.encodeText(copy, padding: .unpadded))
         }
-        let rejected: [(String, String, String, String)] = [
+        let rejected: [(String, String, String, String)] = try [
             (variant { $0[$0.count - 1] ^= 0x01 }, passphrase, "tampered", "the last ciphertext byte flipped"),
             (variant { $0[20] ^= 0x01 }, passphrase, "wrong-passphrase", "a salt byte flipped: another KEK, the data key does not unwrap"),
             (variant { $0[0] = 2 }, passphrase, "unsupported-format-version", "version byte 2"),

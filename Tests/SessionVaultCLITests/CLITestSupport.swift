@@ -1,10 +1,12 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
+import SessionVaultTestSupport
 
-// Helpers for the end-to-end tests of the `session-vault` binary. They duplicate a few helpers of
-// SessionVaultTests/TestSupport.swift on purpose: test targets do not share code.
+// Helpers for the end-to-end tests of the `session-vault` binary. What other test targets need too
+// (temporary directories, file bytes and modes, raw database access, finding the binary) is in
+// SessionVaultTestSupport.
 
 /// The passphrase of every vault the tests create through the library. Distinctive, so that finding
 /// it in any output means a leak.
@@ -33,35 +35,13 @@ struct CLIResult {
 /// process's environment is inherited (no `SESSION_VAULT_*`, no `CREDENTIALS_DIRECTORY`) except
 /// `PATH`, `HOME` and `LANG`, unless the caller overrides them.
 enum CLI {
-    /// The executable, next to the test bundle (both live in the same `debug` folder of whatever
-    /// scratch path was used), else under `.build*/debug` of the package root.
-    static let binary: String = {
-        var candidates: [String] = []
-        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("session-vault").path)
-        }
-        candidates.append(Bundle.main.bundleURL.appendingPathComponent("session-vault").path)
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("session-vault").path)
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for scratch in [".build-cli", ".build"] {
-            candidates.append(root.appendingPathComponent("\(scratch)/debug/session-vault").path)
-        }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }()
-
-    /// The environment every child starts from.
-    static func baseEnvironment() -> [String: String] {
-        let parent = ProcessInfo.processInfo.environment
-        return [
-            "PATH": parent["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-            "HOME": parent["HOME"] ?? "/root",
-            "LANG": "C.UTF-8",
-        ]
-    }
+    /// The built executable (SessionVaultTestSupport's `builtExecutable`; this target's own scratch
+    /// path is `.build-cli`).
+    static let binary = builtExecutable(named: "session-vault", scratchDirectories: [".build-cli", ".build"])
 
     /// Runs `session-vault arguments…` to completion and checks its output for leaked secrets.
     /// - Parameters:
-    ///   - environment: Added to ``baseEnvironment()``; a value of nil removes a variable.
+    ///   - environment: Added to `minimalChildEnvironment()`; a value of nil removes a variable.
     ///   - stdin: Bytes for standard input (default: empty, which is not a terminal).
     ///   - stdout: Where standard output goes instead of being captured (e.g. `/dev/full`).
     ///   - directory: The working directory.
@@ -77,7 +57,7 @@ enum CLI {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
-        var env = baseEnvironment()
+        var env = minimalChildEnvironment()
         for (name, value) in environment { env[name] = value }
         process.environment = env
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
@@ -155,7 +135,7 @@ final class RunningCLI: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.arguments = arguments
-        var env = CLI.baseEnvironment()
+        var env = minimalChildEnvironment()
         for (name, value) in environment { env[name] = value }
         process.environment = env
         self.environment = env
@@ -316,22 +296,6 @@ func makeVault(
     return (path, recoveryText)
 }
 
-/// A fresh temporary directory, removed when the closure returns.
-func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("sv-cli-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
-}
-
-/// Runs raw SQL against a vault file with the same dlopen'd SQLite the library uses (tampering).
-func withRawDatabase<R>(_ path: String, _ body: (SQLiteConnection) throws -> R) throws -> R {
-    let library = try SQLiteLibrary.load().get()
-    let connection = try SQLiteConnection(path: path, library: library)
-    defer { try? connection.close() }
-    return try body(connection)
-}
-
 /// Every value of one column, e.g. the ciphertexts of every record.
 func columnValues(_ path: String, _ sql: String) throws -> [[UInt8]] {
     try withRawDatabase(path) { db in
@@ -341,22 +305,6 @@ func columnValues(_ path: String, _ sql: String) throws -> [[UInt8]] {
         while try statement.step() { values.append(statement.blob(0)) }
         return values
     }
-}
-
-/// True when `needle` occurs in `haystack`.
-func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-    guard !needle.isEmpty, haystack.count >= needle.count else { return false }
-    return Data(haystack).range(of: Data(needle)) != nil
-}
-
-/// The bytes of a file, or empty when it does not exist.
-func fileBytes(_ path: String) -> [UInt8] {
-    (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))) ?? []
-}
-
-/// The permission bits of a file.
-func fileMode(_ path: String) -> Int? {
-    (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? nil
 }
 
 /// Writes `text` to a new file with mode 600.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// The passphrase variable is wiped from the process's *initial* environment block, which is what
 /// `/proc/<pid>/environ` shows and what `unsetenv` alone does not change.

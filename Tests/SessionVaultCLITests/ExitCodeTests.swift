@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Every documented exit code, produced for real, with one line on stderr and nothing on stdout.
 @Suite("Exit codes")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// `import`, `export`, `seal-string` and `show-sealed` end to end, on the real-library fixtures.
 @Suite("Interop commands")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SessionVaultTestSupport
 
 /// The output scan that every CLI test relies on must itself find keys in each printed form.
 @Suite("Leak detector")

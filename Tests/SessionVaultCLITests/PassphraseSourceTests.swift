@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Every passphrase source of the issue, in its documented order, through the built binary.
 @Suite("Passphrase sources")

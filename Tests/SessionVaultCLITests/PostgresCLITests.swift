@@ -1,7 +1,8 @@
 #if SESSION_VAULT_POSTGRES
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// `session-vault` against the PostgreSQL cluster `make test` starts (scripts/with-postgres.sh):
 /// locations on the command line, two processes contending, and copying between SQLite and PostgreSQL.

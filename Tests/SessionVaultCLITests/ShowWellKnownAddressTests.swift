@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SessionVaultTestSupport
 
 /// Pyrogram strings carry no address; their import fills in Telegram's published one, and `show`
 /// says so (issue 4: "map DC id + test mode to the well-known addresses and say so in show").

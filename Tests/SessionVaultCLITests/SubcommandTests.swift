@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Every subcommand, end to end, through the built binary.
 @Suite("session-vault subcommands")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// The fourth passphrase source (a prompt without echo, asked twice when creating) and progress
 /// output, on a real pseudo-terminal provided by util-linux `script`.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import SessionVault
+@testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// `session-vault verify`: each check, its severity, and the exit status.
 @Suite("verify")
@@ -119,13 +120,17 @@ struct VerifyTests {
     @Test func plaintextOnDiskIsAnErrorAndNotPrinted() async throws {
         try await withTemporaryDirectory { directory in
             let (path, _) = try await makeVault(in: directory, session: try testSession())
-            // Plant a copy of an auth key in a table the vault does not use (what a buggy writer might do).
+            // Plant a copy of an auth key in a free page (what a writer without secure_delete leaves
+            // behind); a table the vault does not define would be refused at open (FORMAT.md §3).
             let key = TestKeys.bytes(seed: 13)
             try withRawDatabase(path) { db in
+                try db.execute("PRAGMA secure_delete = OFF")
                 try db.execute("CREATE TABLE leak (value BLOB)")
                 let insert = try db.statement("INSERT INTO leak VALUES (?)")
                 try key.withUnsafeBytes { try insert.bind($0, at: 1) }
                 try insert.run()
+                insert.reset()
+                try db.execute("DROP TABLE leak")
             }
             let result = try await CLI.run(["verify", path, "--json"], environment: environment)
             #expect(result.status == 70)

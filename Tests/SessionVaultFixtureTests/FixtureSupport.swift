@@ -2,7 +2,8 @@ import CSodium
 import Foundation
 import Logging
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Where the committed fixtures are: `Fixtures/` at the package root, found from this file's path.
 enum FixturePaths {
@@ -14,18 +15,8 @@ enum FixturePaths {
 
     static func path(_ relative: String) -> String { root + "/" + relative }
 
-    /// The built `sv-fixtures` next to the running test bundle (`swift build --build-tests` builds it).
-    static var generator: String {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        // On Linux the runner is `<build>/debug/<Package>PackageTests.xctest`; on macOS it is inside a bundle.
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("sv-fixtures").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("sv-fixtures").path
-    }
+    /// The built `sv-fixtures` (`swift build --build-tests` builds it).
+    static var generator: String { builtExecutable(named: "sv-fixtures") }
 }
 
 // MARK: The manifest, as an outside reader sees it (decoded independently of the generator)
@@ -287,14 +278,6 @@ enum FixtureOpener {
 
 // MARK: Bytes
 
-func sha256(_ bytes: [UInt8]) -> [UInt8] {
-    var out = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
-    _ = crypto_hash_sha256(&out, bytes, UInt64(bytes.count))
-    return out
-}
-
-func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-
 /// Bytes of a lower-case hex string (the manifest and vector files never hold anything else).
 func bytes(_ hexString: String) -> [UInt8] {
     var result: [UInt8] = []
@@ -337,10 +320,6 @@ func secretboxEasy(_ plaintext: [UInt8], nonce: [UInt8], key: [UInt8]) -> [UInt8
     var out = [UInt8](repeating: 0, count: plaintext.count + Int(crypto_secretbox_MACBYTES))
     _ = crypto_secretbox_easy(&out, plaintext, UInt64(plaintext.count), nonce, key)
     return out
-}
-
-func secret(_ bytes: [UInt8]) throws -> SecretBytes {
-    try bytes.withUnsafeBytes { try SecretBytes(copying: $0) }
 }
 
 func reveal(_ secret: SecretBytes) -> [UInt8] { secret.withUnsafeBytes { Array($0) } }

@@ -1,7 +1,8 @@
 import CSodium
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Every sealing-layer vector of `Fixtures/vectors/`, re-derived with the library's code (and, where
 /// a key is private to the library, checked through what the library computes with it).

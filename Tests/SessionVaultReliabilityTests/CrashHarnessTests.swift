@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultOperations
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+@testable import SessionVaultOperations
 
 #if canImport(Glibc)
 import Glibc
@@ -109,17 +110,20 @@ extension MemoryHygieneTests {
     /// `session-vault` disables core dumps (RLIMIT_CORE 0) and marks itself non-dumpable
     /// (PR_SET_DUMPABLE 0): run as `nobody`, its `/proc/<pid>/` files belong to root, and another
     /// process of the same user cannot read its memory or environment.
-    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root and util-linux setpriv"))
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: CommandAsNobody.setpriv), "needs root and util-linux setpriv"))
     func commandIsNotDumpableAndWritesNoCore() async throws {
         try await withScratchDirectory { directory in
             let home = directory + "/nobody"
             mkdir(home, 0o700)
             chown(home, 65534, 65534)
-            let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups"]
+            // The binary and the sanitizer suppressions, copied where nobody can read them: the
+            // checkout may be in a directory only root can enter.
+            let command = try CommandAsNobody(copyingInto: directory)
+            let (program, arguments) = command.command(["soak", home + "/v", "--kdf", "interactive", "--transactions", "2", "--pause-for-inspection"])
             let child = try ChildProcess(
-                "/usr/bin/setpriv",
-                asNobody + [SoakBinary.path, "soak", home + "/v", "--kdf", "interactive", "--transactions", "2", "--pause-for-inspection"],
-                environment: SoakBinary.soakEnvironment(current: 0),
+                program,
+                arguments,
+                environment: command.environment(SoakBinary.soakEnvironment(current: 0)),
                 input: true
             )
             defer { child.kill() }
@@ -132,8 +136,8 @@ extension MemoryHygieneTests {
             var info = stat()
             #expect(stat("/proc/\(child.pid)/mem", &info) == 0 && info.st_uid == 0, "/proc/<pid>/mem of a nobody process should belong to root (non-dumpable)")
             let peek = try ChildProcess(
-                "/usr/bin/setpriv",
-                asNobody + ["/bin/cat", "/proc/\(child.pid)/environ"],
+                CommandAsNobody.setpriv,
+                CommandAsNobody.dropPrivileges + ["/bin/cat", "/proc/\(child.pid)/environ"],
                 environment: SoakBinary.environment()
             )
             #expect(await peek.wait() != .exited(0), "another nobody process could read the environment")

@@ -1,7 +1,8 @@
 import CPowerLossVFS
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultOperations
 
 /// Power loss is not a kill: a killed process's writes are already in the operating system's cache
 /// and reach the disk anyway, while a power cut loses every write that was not synced. These tests

@@ -1,41 +1,27 @@
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultOperations
+import SessionVaultTestSupport
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// Helpers of the reliability tests. Test targets do not share code, so the few that the CLI tests
-// also have (finding the binary, temporary directories) are repeated here on purpose.
+// Helpers of the reliability tests. What other test targets need too (finding the binary, file
+// bytes, the children's base environment) is in SessionVaultTestSupport.
 
 /// The two passphrases of soak vaults: index 0 is what soak calls SESSION_VAULT_PASSPHRASE, 1 the new one.
 let soakPassphrases = ["Reliability-Passphrase-A-5d1e!", "Reliability-Passphrase-B-c83f?"]
 
 enum SoakBinary {
-    /// The `session-vault` executable next to the test bundle (same scratch path and configuration,
-    /// so a `--sanitize=thread` run spawns the sanitized binary), else under the package root.
-    static let path: String = {
-        var candidates: [String] = []
-        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("session-vault").path)
-        }
-        candidates.append(Bundle.main.bundleURL.appendingPathComponent("session-vault").path)
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("session-vault").path)
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for scratch in [".build-reliability", ".build"] {
-            candidates.append(root.appendingPathComponent("\(scratch)/debug/session-vault").path)
-        }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }()
+    /// The built `session-vault` (SessionVaultTestSupport's `builtExecutable`; this target's own
+    /// scratch path is `.build-reliability`).
+    static let path = builtExecutable(named: "session-vault", scratchDirectories: [".build-reliability", ".build"])
 
     /// The environment of every child: PATH, HOME, LANG, plus `extra`.
     static func environment(_ extra: [String: String] = [:]) -> [String: String] {
         let parent = ProcessInfo.processInfo.environment
-        var environment = [
-            "PATH": parent["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-            "HOME": parent["HOME"] ?? "/root",
-            "LANG": "C.UTF-8",
-        ]
+        var environment = minimalChildEnvironment()
         // A sanitized binary reports to standard error and must not abort the harness's children.
         if let tsan = parent["TSAN_OPTIONS"] { environment["TSAN_OPTIONS"] = tsan }
         for (name, value) in extra { environment[name] = value }
@@ -52,9 +38,17 @@ enum SoakBinary {
     }
 }
 
-/// A fresh temporary directory (mode 755, so `nobody` can traverse it), removed when `body` returns.
+/// Where scratch directories go: the temporary directory when `nobody` can traverse every directory
+/// above it, else the first of `/tmp`, `/var/tmp`, `/dev/shm` it can (a private `TMPDIR`, mode 0700,
+/// would hide the files of the tests that run the command as `nobody`).
+let scratchBase: String = {
+    let candidates = [FileManager.default.temporaryDirectory.path, "/tmp", "/var/tmp", "/dev/shm"]
+    return candidates.first(where: othersCanTraverse) ?? candidates[0]
+}()
+
+/// A fresh temporary directory (mode 755, in a place `nobody` can traverse), removed when `body` returns.
 func withScratchDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("sv-rel-\(UUID().uuidString)").path
+    let path = URL(fileURLWithPath: scratchBase).appendingPathComponent("sv-rel-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
     defer { try? FileManager.default.removeItem(atPath: path) }
     return try await body(path)
@@ -63,11 +57,6 @@ func withScratchDirectory<R>(_ body: (String) async throws -> R) async throws ->
 /// The names in a directory, sorted.
 func directoryListing(_ path: String) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
-}
-
-/// The bytes of a file, or empty when it does not exist.
-func fileBytes(_ path: String) -> [UInt8] {
-    (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))) ?? []
 }
 
 /// What a vault holds after it was reopened through the library with the real VFS.

@@ -1,9 +1,11 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultOperations
 
 #if canImport(Glibc)
 import Glibc
+import SessionVaultTestSupport
 #endif
 
 /// What happens when the file system says no: a file-size limit (`RLIMIT_FSIZE` through util-linux
@@ -17,8 +19,7 @@ import Glibc
 @Suite("Resource faults")
 struct ResourceFaultTests {
     static let prlimit = "/usr/bin/prlimit"
-    static let setpriv = "/usr/bin/setpriv"
-    static let asNobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    static let setpriv = CommandAsNobody.setpriv
 
     /// Whether this process can mount a tmpfs (root with CAP_SYS_ADMIN).
     static let canMount: Bool = {
@@ -50,10 +51,20 @@ struct ResourceFaultTests {
         var events: [SoakEvent] { stdout.split(separator: "\n").compactMap { SoakEvent(line: $0) } }
     }
 
-    /// Runs `session-vault arguments…`, optionally behind a wrapper (`prlimit …`, `setpriv …`).
+    /// Runs `session-vault arguments…`, optionally behind a wrapper (`prlimit …`).
     static func vault(_ arguments: [String], wrapper: [String] = [], environment: [String: String]? = nil) async throws -> Run {
         let full = wrapper + [SoakBinary.path] + arguments
-        let child = try ChildProcess(full[0], Array(full.dropFirst()), environment: environment ?? SoakBinary.soakEnvironment(current: 0))
+        return try await run(full[0], Array(full.dropFirst()), environment: environment ?? SoakBinary.soakEnvironment(current: 0))
+    }
+
+    /// Runs `session-vault arguments…` as `nobody`, from `command`'s copies.
+    static func vault(_ arguments: [String], as command: CommandAsNobody, environment: [String: String]? = nil) async throws -> Run {
+        let (program, full) = command.command(arguments)
+        return try await run(program, full, environment: command.environment(environment ?? SoakBinary.soakEnvironment(current: 0)))
+    }
+
+    private static func run(_ program: String, _ arguments: [String], environment: [String: String]) async throws -> Run {
+        let child = try ChildProcess(program, arguments, environment: environment)
         let termination = await child.wait()
         return Run(termination: termination, stdout: child.stdout, stderr: child.stderr)
     }
@@ -162,9 +173,22 @@ struct ResourceFaultTests {
         // The command really runs as nobody.
         let identity = try ChildProcess("/usr/bin/id", ["-u"], environment: SoakBinary.environment())
         _ = await identity.wait()
-        let nobody = try ChildProcess(Self.asNobody[0], Array(Self.asNobody.dropFirst()) + ["/usr/bin/id", "-u"], environment: SoakBinary.environment())
+        let nobody = try ChildProcess(Self.setpriv, CommandAsNobody.dropPrivileges + ["/usr/bin/id", "-u"], environment: SoakBinary.environment())
         _ = await nobody.wait()
         try #require(identity.stdout == "0\n" && nobody.stdout == "65534\n", "expected to run as root and to reach uid 65534")
+        // The binary and the sanitizer suppressions, copied where nobody can read them: the checkout
+        // may be in a directory only root can enter.
+        try await withScratchDirectory { tools in
+            try await expectPermissionDenied(as: try CommandAsNobody(copyingInto: tools))
+        }
+    }
+
+    /// The six permission cases of ``permissionDeniedAsNobody()``, run through `command`.
+    private func expectPermissionDenied(as command: CommandAsNobody) async throws {
+        for file in command.copiedFiles {
+            let check = try ChildProcess(Self.setpriv, CommandAsNobody.dropPrivileges + ["/usr/bin/test", "-r", file], environment: SoakBinary.environment())
+            #expect(await check.wait() == .exited(0), "nobody cannot read \(file)")
+        }
         try await withScratchDirectory { directory in
             // A root-owned directory (755) with a root-owned vault (600).
             try await Self.makeSoakVault(directory + "/root.session")
@@ -188,7 +212,7 @@ struct ResourceFaultTests {
                 (["show", directory + "/mine"], SoakBinary.environment(["SESSION_VAULT_PASSPHRASE_FILE": secretFile]), "Permission denied"),
             ]
             for entry in cases {
-                let result = try await Self.vault(entry.arguments, wrapper: Self.asNobody, environment: entry.environment)
+                let result = try await Self.vault(entry.arguments, as: command, environment: entry.environment)
                 #expect(result.termination == .exited(74), "\(entry.arguments): \(result.termination) \(result.stderr)")
                 #expect(result.stderr.contains(entry.reason), "\(entry.arguments): \(result.stderr)")
                 #expect(result.stderr.filter { $0 == "\n" }.count == 1, "one line: \(result.stderr)")

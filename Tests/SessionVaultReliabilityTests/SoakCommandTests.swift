@@ -1,9 +1,11 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+@testable import SessionVaultOperations
 
 #if canImport(Glibc)
 import Glibc
+import SessionVaultTestSupport
 #endif
 
 /// `session-vault soak` itself: its output is what the harness relies on, and it must never touch a
@@ -15,7 +17,7 @@ struct SoakCommandTests {
             let path = directory + "/soak.session"
             let child = try ChildProcess(
                 SoakBinary.path,
-                ["soak", path, "--kdf", "interactive", "--transactions", "60", "--seed", "4", "--passwd-every", "10", "--rotate-every", "10"],
+                ["soak", path, "--kdf", "interactive", "--transactions", "60", "--seconds", "600", "--seed", "4", "--passwd-every", "10", "--rotate-every", "10"],
                 environment: SoakBinary.soakEnvironment(current: 0)
             )
             #expect(await child.wait() == .exited(0), "\(child.stderr)")
@@ -76,7 +78,7 @@ struct SoakCommandTests {
         changed.updateState!.pts += 1
         variants.append(changed)
         changed = base
-        changed.updateState!.channels[VaultSoak.channelID(2)]! += 1
+        changed.updateState!.channels[SyntheticSession.channelID(2)]! += 1
         variants.append(changed)
         changed = base
         changed.dataCenters[1].authKey = try AuthKey.random()

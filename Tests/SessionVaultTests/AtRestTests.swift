@@ -1,9 +1,10 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 #if canImport(Glibc)
 import Glibc
+import SessionVaultTestSupport
 #endif
 
 /// What reaches the disk: no plaintext, modes 0600, nothing left after delete.
@@ -35,7 +36,7 @@ struct AtRestTests {
     }
 
     func expectNoPlaintext(in path: String, of session: Session, sourceLocation: SourceLocation = #_sourceLocation) {
-        let bytes = readFile(path)
+        let bytes = fileBytes(path)
         for (name, needle) in forbiddenNeedles(session) where contains(bytes, needle) {
             Issue.record("\(path) contains \(name)", sourceLocation: sourceLocation)
         }
@@ -50,13 +51,13 @@ struct AtRestTests {
             for i in 0..<50 { try await vault.saveUpdateState(pts: Int32(i), qts: 1, date: 2, seq: 3) }
             try await vault.saveDataCenter(session.dataCenters[0])
             // While open, the WAL holds the recent commits.
-            let wal = readFile(path + "-wal")
+            let wal = fileBytes(path + "-wal")
             #expect(wal.count > 0)
             expectNoPlaintext(in: path, of: session)
             expectNoPlaintext(in: path + "-wal", of: session)
             try await vault.close()
             expectNoPlaintext(in: path, of: session)
-            #expect(!fileExists(path + "-wal") || readFile(path + "-wal").isEmpty)
+            #expect(!fileExists(path + "-wal") || fileBytes(path + "-wal").isEmpty)
             #expect(!fileExists(path + "-shm"))
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Waiters honour task cancellation: a call cancelled before it starts returns at once with
 /// `inUse` and writes nothing, while the call holding the vault carries on. No test here asserts a

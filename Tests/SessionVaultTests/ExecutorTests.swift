@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Where the vault's work runs. No test here asserts a duration: how long things take is the
 /// benchmark's business (`pool_stall_ms`, `open_main_actor_stall_ms`); these check who ran what.

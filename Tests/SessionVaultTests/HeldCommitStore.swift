@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-@testable import SessionVault
+@testable import SessionVaultKit
 
 /// A `RecordStore` over a ``SharedDictionaryStore/Backing`` whose next commit, once armed, stops
 /// half-way (suspended) until the test lets it go: how the tests hold a vault's operation lock while

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 /// Imports every fixture made by the real Telethon 1.45.0/1.42.0, Pyrogram 2.0.106 and Kurigram
 /// 2.2.26 and checks every fact of `Fixtures/interop/manifest.json` against the result.

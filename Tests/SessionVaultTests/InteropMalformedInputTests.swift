@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Malformed input gets a clear ``VaultError`` that says what was seen, never a crash.
 @Suite struct InteropMalformedInputTests {
@@ -31,7 +32,7 @@ import Testing
     }
 
     @Test func strippedTelethonPaddingIsNamed() {
-        let real = String(decoding: readFile(InteropFixtures.path("telethon-ipv4.txt")), as: UTF8.self)
+        let real = String(decoding: fileBytes(InteropFixtures.path("telethon-ipv4.txt")), as: UTF8.self)
         let error = stringError(String(real.dropLast()))  // without its '='
         #expect(error?.message.contains("352 characters") == true)
         #expect(error?.message.contains("padding was stripped") == true, "\(error?.message ?? "")")
@@ -62,7 +63,7 @@ import Testing
 
     @Test(arguments: ["0", "2", "9", "A", "_"])
     func unknownVersionCharacter(version: String) {
-        let real = String(decoding: readFile(InteropFixtures.path("telethon-ipv4.txt")), as: UTF8.self)
+        let real = String(decoding: fileBytes(InteropFixtures.path("telethon-ipv4.txt")), as: UTF8.self)
         let error = stringError(version + real.dropFirst())
         #expect(error?.code == .invalidArgument)
         #expect(error?.message.contains("unknown version character '\(version)'") == true, "\(error?.message ?? "")")
@@ -97,7 +98,7 @@ import Testing
     }
 
     @Test func whitespaceAroundARealStringIsIgnored() throws {
-        let real = String(decoding: readFile(InteropFixtures.path("telethon-ipv6.txt")), as: UTF8.self)
+        let real = String(decoding: fileBytes(InteropFixtures.path("telethon-ipv6.txt")), as: UTF8.self)
         let imported = try SessionImporter.read(from: .text(try secretText("\n  " + real + "\r\n")))
         #expect(imported.session.dataCenters.first?.ipv6?.host == "2001:67c:4e8:f002::a")
     }
@@ -158,7 +159,7 @@ import Testing
     func truncatedFile(length: Int) throws {
         try inTemporaryDirectory { directory in
             let path = directory + "/truncated.session"
-            try writeFile(path, Array(readFile(InteropFixtures.path("telethon-v8.session")).prefix(length)))
+            try writeFile(path, Array(fileBytes(InteropFixtures.path("telethon-v8.session")).prefix(length)))
             let error = fileError(path)
             #expect(error?.code == .corrupt, "\(length): \(error?.description ?? "")")
             #expect(error?.message.contains("truncated") == true, "\(error?.message ?? "")")
@@ -168,7 +169,7 @@ import Testing
     @Test func damagedPagesAreCorrupt() throws {
         try inTemporaryDirectory { directory in
             let path = directory + "/damaged.session"
-            var bytes = readFile(InteropFixtures.path("telethon-v8.session"))
+            var bytes = fileBytes(InteropFixtures.path("telethon-v8.session"))
             for index in 4096..<8192 { bytes[index] = 0xA5 }  // page 2: the first table's b-tree
             try writeFile(path, bytes)
             let error = fileError(path)
@@ -186,7 +187,7 @@ import Testing
     func unsupportedSchemaVersion(file: String, column: String, version: Int, relation: String) throws {
         try inTemporaryDirectory { directory in
             let path = directory + "/schema.session"
-            try writeFile(path, readFile(InteropFixtures.path(file)))
+            try writeFile(path, fileBytes(InteropFixtures.path(file)))
             try withForeignDatabase(path) { db in try db.execute("UPDATE version SET \(column) = \(version)") }
             let error = fileError(path)
             #expect(error?.code == .invalidArgument)
@@ -197,7 +198,7 @@ import Testing
     @Test func telethonV2OfAnotherVersion() throws {
         try inTemporaryDirectory { directory in
             let path = directory + "/v2.session"
-            try writeFile(path, readFile(InteropFixtures.path("telethon-v2.session")))
+            try writeFile(path, fileBytes(InteropFixtures.path("telethon-v2.session")))
             try withForeignDatabase(path) { db in try db.execute("UPDATE version SET version = 11") }
             #expect(fileError(path)?.message.contains("Telethon v2 SQLite session of schema version 11") == true)
         }
@@ -213,7 +214,7 @@ import Testing
     func damagedTelethonRows(sql: String) throws {
         try inTemporaryDirectory { directory in
             let path = directory + "/rows.session"
-            try writeFile(path, readFile(InteropFixtures.path("telethon-v8.session")))
+            try writeFile(path, fileBytes(InteropFixtures.path("telethon-v8.session")))
             try withForeignDatabase(path) { db in try db.execute(sql) }
             let error = fileError(path)
             #expect(error?.code == .corrupt, "\(sql): \(error?.description ?? "")")
@@ -223,7 +224,7 @@ import Testing
     @Test func unknownPyrogramPeerTypeIsSkippedWithANote() throws {
         try inTemporaryDirectory { directory in
             let path = directory + "/types.session"
-            try writeFile(path, readFile(InteropFixtures.path("pyrogram-2.0.106.session")))
+            try writeFile(path, fileBytes(InteropFixtures.path("pyrogram-2.0.106.session")))
             try withForeignDatabase(path) { db in try db.execute("UPDATE peers SET type = 'spaceship' WHERE id = 1234567890") }
             let imported = try SessionImporter.read(from: .file(path: path))
             #expect(imported.peers.count == 5)
@@ -234,7 +235,7 @@ import Testing
     @Test func damagedTelethonV2Address() throws {
         try inTemporaryDirectory { directory in
             let path = directory + "/v2.session"
-            try writeFile(path, readFile(InteropFixtures.path("telethon-v2.session")))
+            try writeFile(path, fileBytes(InteropFixtures.path("telethon-v2.session")))
             try withForeignDatabase(path) { db in try db.execute("UPDATE datacenter SET ipv4_addr = '149.154.167.51' WHERE id = 2") }
             #expect(fileError(path)?.code == .corrupt)
         }
@@ -245,26 +246,26 @@ import Testing
     @Test func walSourceIsReadWithoutTouchingIt() throws {
         try inTemporaryDirectory { directory in
             let path = directory + "/live.session"
-            try writeFile(path, readFile(InteropFixtures.path("kurigram-2.2.26.session")))
-            let library = try ForeignDatabase.loadLibrary()
-            let writer = try ForeignDatabase(path: path, label: "writer", writable: true, library: library)
-            defer { writer.close() }
+            try writeFile(path, fileBytes(InteropFixtures.path("kurigram-2.2.26.session")))
+            let library = try SQLiteLibrary.loadForSessionFiles()
+            let writer = try SQLiteConnection(path: path, library: library, role: .foreignSession(label: "writer"))
+            defer { try? writer.close() }
             try writer.execute("PRAGMA journal_mode = WAL")
             try writer.execute("PRAGMA wal_autocheckpoint = 0")
             try writer.execute("UPDATE update_state SET pts = 424242 WHERE id = 0")
-            let before = [readFile(path), readFile(path + "-wal")]
+            let before = [fileBytes(path), fileBytes(path + "-wal")]
             #expect(before[1].count > 0)
             let imported = try SessionImporter.read(from: .file(path: path))
             #expect(imported.session.updateState?.pts == 424242)
-            #expect([readFile(path), readFile(path + "-wal")] == before)
+            #expect([fileBytes(path), fileBytes(path + "-wal")] == before)
         }
     }
 
     @Test func sourceIsNeverModified() throws {
         for file in InteropFixtures.files + ["telethon-v2.session"] {
-            let before = readFile(InteropFixtures.path(file))
+            let before = fileBytes(InteropFixtures.path(file))
             _ = try InteropFixtures.read(file)
-            #expect(readFile(InteropFixtures.path(file)) == before, "\(file)")
+            #expect(fileBytes(InteropFixtures.path(file)) == before, "\(file)")
             #expect(!fileExists(InteropFixtures.path(file) + "-journal"))
         }
     }

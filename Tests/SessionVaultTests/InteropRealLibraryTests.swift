@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Whether the pinned Python libraries are installed (`make interop-venvs`, or generate.py).
 enum RealLibraries {

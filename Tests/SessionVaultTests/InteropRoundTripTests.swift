@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Import → vault → export, compared with the original (byte for byte where the format allows).
 @Suite struct InteropRoundTripTests {
@@ -31,7 +32,7 @@ import Testing
     func telethonStringIsByteIdenticalThroughAVault(file: String) async throws {
         try await withTemporaryDirectory { directory in
             let (session, _) = try await throughVault(file, in: directory)
-            #expect(try stringBytes(session, .telethonString) == readFile(InteropFixtures.path(file)))
+            #expect(try stringBytes(session, .telethonString) == fileBytes(InteropFixtures.path(file)))
         }
     }
 
@@ -40,7 +41,7 @@ import Testing
         // telethon-ipv4.txt is Telethon's own StringSession.save() of telethon-v8.session.
         try await withTemporaryDirectory { directory in
             let (session, _) = try await throughVault(file, in: directory)
-            #expect(try stringBytes(session, .telethonString) == readFile(InteropFixtures.path("telethon-ipv4.txt")))
+            #expect(try stringBytes(session, .telethonString) == fileBytes(InteropFixtures.path("telethon-ipv4.txt")))
         }
     }
 
@@ -54,7 +55,7 @@ import Testing
         // pyrogram-string.txt / kurigram-string.txt are export_session_string() of the two files.
         try await withTemporaryDirectory { directory in
             let (session, _) = try await throughVault(source, in: directory)
-            #expect(try stringBytes(session, .pyrogramString) == readFile(InteropFixtures.path(expected)))
+            #expect(try stringBytes(session, .pyrogramString) == fileBytes(InteropFixtures.path(expected)))
         }
     }
 
@@ -180,17 +181,8 @@ import Testing
             try writeFile(out, Array("keep me".utf8))
             let error = #expect(throws: VaultError.self) { try SessionExporter.write(original.session, format: .telethon, to: out) }
             #expect(error?.code == .alreadyExists)
-            #expect(readFile(out) == Array("keep me".utf8))
+            #expect(fileBytes(out) == Array("keep me".utf8))
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["exists.session"])
         }
     }
-}
-
-/// A fresh temporary directory for a synchronous body, removed afterwards (named apart from the
-/// async `withTemporaryDirectory` of TestSupport.swift so that overload resolution never changes).
-func inTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("sv-test-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
 }

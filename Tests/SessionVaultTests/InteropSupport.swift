@@ -1,7 +1,7 @@
-import CSodium
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// The interop fixtures made by the real Telethon / Pyrogram / Kurigram (Fixtures/interop/), their
 /// manifest, and helpers shared by the Interop*Tests suites.
@@ -15,22 +15,19 @@ enum InteropFixtures {
 
     /// `manifest.json` → `fixtures[]`, by file name.
     /// Read once, never mutated (hence `nonisolated(unsafe)`: JSON values are not `Sendable`).
-    nonisolated(unsafe) static let manifest: [String: [String: Any]] = {
-        let data = try! Data(contentsOf: URL(fileURLWithPath: path("manifest.json")))
-        let root = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-        var byFile: [String: [String: Any]] = [:]
-        for entry in root["fixtures"] as! [[String: Any]] { byFile[entry["file"] as! String] = entry }
-        return byFile
-    }()
+    nonisolated(unsafe) static let manifest = fixtures(in: "manifest.json")
 
     /// `handmade-manifest.json` → `fixtures[]`, by file name (the Telethon v2 fixture).
-    nonisolated(unsafe) static let handmade: [String: [String: Any]] = {
-        let data = try! Data(contentsOf: URL(fileURLWithPath: path("handmade-manifest.json")))
+    nonisolated(unsafe) static let handmade = fixtures(in: "handmade-manifest.json")
+
+    /// The `fixtures[]` entries of a manifest, by file name.
+    private static func fixtures(in manifest: String) -> [String: [String: Any]] {
+        let data = try! Data(contentsOf: URL(fileURLWithPath: path(manifest)))
         let root = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
         var byFile: [String: [String: Any]] = [:]
         for entry in root["fixtures"] as! [[String: Any]] { byFile[entry["file"] as! String] = entry }
         return byFile
-    }()
+    }
 
     /// Every real-library fixture file, sorted.
     static var files: [String] { manifest.keys.sorted() }
@@ -44,13 +41,9 @@ enum InteropFixtures {
     }
 }
 
-/// SHA-256 (libsodium `crypto_hash_sha256`) of an auth key, as lowercase hex.
+/// SHA-256 of an auth key, as lowercase hex.
 func sha256Hex(_ key: AuthKey) -> String {
-    var digest = [UInt8](repeating: 0, count: 32)
-    key.withUnsafeBytes { raw in
-        _ = crypto_hash_sha256(&digest, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(raw.count))
-    }
-    return digest.map { String(format: "%02x", $0) }.joined()
+    key.withUnsafeBytes { hex(sha256($0)) }
 }
 
 /// JSON numbers as Int64 (NSNumber bridging).
@@ -61,21 +54,20 @@ func int64(_ value: Any?) -> Int64? {
 
 func isNull(_ value: Any?) -> Bool { value == nil || value is NSNull }
 
-/// A guarded copy of some text (for `SessionImporter.Source.text`).
-func secretText(_ text: String) throws -> SecretBytes {
-    try Array(text.utf8).withUnsafeBytes { try SecretBytes(copying: $0) }
-}
-
 /// Writes bytes to a new file.
 func writeFile(_ path: String, _ bytes: [UInt8]) throws {
     try Data(bytes).write(to: URL(fileURLWithPath: path))
 }
 
 /// Runs SQL on a (new or existing) SQLite file with the dlopen'd library (fixtures for malformed-input tests).
-func withForeignDatabase(_ path: String, _ body: (ForeignDatabase) throws -> Void) throws {
+func withForeignDatabase(_ path: String, _ body: (SQLiteConnection) throws -> Void) throws {
     if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-    let db = try ForeignDatabase(path: path, label: "test database", writable: true, library: try ForeignDatabase.loadLibrary())
-    defer { db.close() }
+    let db = try SQLiteConnection(
+        path: path,
+        library: try SQLiteLibrary.loadForSessionFiles(),
+        role: .foreignSession(label: "test database")
+    )
+    defer { try? db.close() }
     try body(db)
 }
 

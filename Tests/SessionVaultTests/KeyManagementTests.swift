@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 @Suite("Key management")
 struct KeyManagementTests {
@@ -33,13 +34,13 @@ struct KeyManagementTests {
             #expect(try await reopened.load() == (try sampleSession(channels: 50)))
             // Still usable after the change.
             try await reopened.saveUpdateState(pts: 1, qts: 2, date: 3, seq: 4)
-            let wal = readFile(path + "-wal")
+            let wal = fileBytes(path + "-wal")
             try await reopened.close()
 
             let recordsAfter = try snapshot(path, "SELECT tag || nonce || ciphertext FROM sv_record WHERE length(ciphertext) <> 36 ORDER BY tag")
             let unchanged: [[UInt8]] = recordsBefore.filter { (row: [UInt8]) -> Bool in row.count != 32 + 24 + 36 }
             #expect(recordsAfter == unchanged)
-            let file = readFile(path)
+            let file = fileBytes(path)
             for old in oldWrapped + oldSalt {
                 #expect(!contains(file, old))
                 #expect(!contains(wal, old))
@@ -94,10 +95,10 @@ struct KeyManagementTests {
             let newRecovery = try #require(try await reopened.rotateDataKey(passphrase: passphrase("pw")))
             #expect(try await reopened.load() == session)
             try await reopened.saveChannelState(channelID: 5, pts: 5)  // the new keys are live
-            let wal = readFile(path + "-wal")
+            let wal = fileBytes(path + "-wal")
             try await reopened.close()
 
-            let file = readFile(path)
+            let file = fileBytes(path)
             for old in oldCiphertexts + oldWrapped {
                 #expect(!contains(file, Array(old.prefix(24))))
                 #expect(!contains(wal, Array(old.prefix(24))))

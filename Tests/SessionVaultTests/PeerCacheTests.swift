@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 @Suite("Peer cache")
 struct PeerCacheTests {
@@ -101,9 +102,9 @@ struct PeerCacheTests {
             let vault = try await SessionVault.open(at: directory + "/plain", passphrase: passphrase(), configuration: fastConfiguration())
             let path = try #require(vault.path)
             try await vault.upsertPeers(Self.peers)
-            let wal = readFile(path + "-wal")
+            let wal = fileBytes(path + "-wal")
             try await vault.close()
-            let file = readFile(path)
+            let file = fileBytes(path)
             for peer in Self.peers {
                 var needles = [withUnsafeBytes(of: peer.id.littleEndian) { Array($0) }, Array(String(peer.id).utf8)]
                 if peer.accessHash > 100_000 || peer.accessHash < -100_000 {
@@ -125,7 +126,7 @@ struct PeerCacheTests {
             try await vault.upsertPeers(Self.peers)
             try await vault.close()
             // Swap the sealed values of two lookup rows: each now decrypts to nothing (keys are bound to tags).
-            let before = readFile(path)
+            let before = fileBytes(path)
             try withRawDatabase(path) { db in
                 try db.execute("DELETE FROM sv_record WHERE tag = (SELECT tag FROM sv_record ORDER BY tag LIMIT 1)")
             }

@@ -1,6 +1,6 @@
 #if SESSION_VAULT_POSTGRES
 import Foundation
-import SessionVault
+import SessionVaultKit
 import SessionVaultPostgres
 
 /// The throw-away cluster `scripts/with-postgres.sh` starts for `make test`.

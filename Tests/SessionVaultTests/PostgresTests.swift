@@ -3,7 +3,8 @@ import Foundation
 import PostgresNIO
 @testable import SessionVaultPostgres
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// The PostgreSQL store against the real server `make test` starts (scripts/with-postgres.sh).
 @Suite("PostgreSQL", .enabled(if: PostgresTestServer.url != nil || ProcessInfo.processInfo.environment["CI"] != nil))

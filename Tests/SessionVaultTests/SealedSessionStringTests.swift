@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 @Suite("Sealed session strings")
 struct SealedSessionStringTests {
@@ -14,9 +15,9 @@ struct SealedSessionStringTests {
 
     /// Rebuilds a string from a modified blob.
     func mutate(_ text: String, _ change: (inout [UInt8]) -> Void) throws -> String {
-        var blob = try #require(Base64URL.decode(text.dropFirst(5).utf8))
+        var blob = try #require(try GuardedBase64.decodeText(text.dropFirst(5), padding: .unpadded))
         change(&blob)
-        return "svs1." + Base64URL.encode(blob)
+        return "svs1." + (try GuardedBase64.encodeText(blob, padding: .unpadded))
     }
 
     @Test func roundTripsEveryFieldIntoAMemoryVault() async throws {
@@ -33,7 +34,7 @@ struct SealedSessionStringTests {
 
     @Test func leaksNoIdentifier() throws {
         let session = try sampleSession()
-        let blob = try #require(Base64URL.decode(try seal(session).dropFirst(5).utf8))
+        let blob = try #require(try GuardedBase64.decodeText(try seal(session).dropFirst(5), padding: .unpadded))
         let user = try #require(session.user)
         for needle in [Array(user.username!.utf8), withUnsafeBytes(of: user.id.littleEndian) { Array($0) }, Array("149.154.167.51".utf8)] {
             #expect(!contains(blob, needle))

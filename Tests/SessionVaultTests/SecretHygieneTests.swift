@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Secrets never appear in descriptions, errors or log lines; comparisons are constant-time.
 @Suite("Secret hygiene")
@@ -56,8 +57,13 @@ struct SecretHygieneTests {
             try await vault2.close()
             var fallback = configuration
             fallback.sqliteLibraryPath = "/nonexistent"
-            _ = try await SessionVault.open(at: path, passphrase: passphrase(secretText), configuration: fallback)
-            #expect(errors.count == 3)
+            // An existing vault is refused (sqlite-unavailable); a new one falls back with a warning.
+            do { _ = try await SessionVault.open(at: path, passphrase: passphrase(secretText), configuration: fallback) } catch let error as VaultError {
+                errors.append(error)
+            }
+            fallback.mode = .openOrCreate
+            _ = try await SessionVault.open(at: directory + "/fresh", passphrase: passphrase(secretText), configuration: fallback)
+            #expect(errors.count == 4)
             #expect(capture.entries.count >= 2)
             let texts = errors.map { "\($0)" } + capture.entries.map(\.1)
             let keys = session.dataCenters.flatMap { [$0.authKey, $0.temporaryAuthKey].compactMap { $0 } }

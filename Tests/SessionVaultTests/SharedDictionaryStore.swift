@@ -1,5 +1,5 @@
 import Synchronization
-@testable import SessionVault
+@testable import SessionVaultKit
 
 /// A `RecordStore` written the way a third party would (the DocC article's example), over storage
 /// that outlives the store object, so that a vault can be closed and opened again.
@@ -11,6 +11,8 @@ final class SharedDictionaryStore: RecordStore {
             var records: [[UInt8]: SealedRecord] = [:]
         }
         let contents = Mutex(Contents())
+        /// How many transactions were committed (a batch must cost exactly one).
+        let commitCount = Mutex(0)
     }
 
     let backing: Backing
@@ -29,6 +31,7 @@ final class SharedDictionaryStore: RecordStore {
     func readRecord(tag: [UInt8]) throws(VaultError) -> SealedRecord? { try check(); return backing.contents.withLock { $0.records[tag] } }
     func commit(_ transaction: RecordTransaction) throws(VaultError) {
         try check()
+        backing.commitCount.withLock { $0 += 1 }
         backing.contents.withLock { contents in
             if let header = transaction.header { contents.header = header }
             if let keyslots = transaction.keyslots { contents.keyslots = keyslots }

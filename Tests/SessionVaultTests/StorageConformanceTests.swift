@@ -4,7 +4,8 @@ import SessionVaultPostgres
 #endif
 import Synchronization
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// One behavioural suite that every `SessionStorage` implementation must pass.
 enum StorageUnderTest: String, CaseIterable, CustomTestStringConvertible {

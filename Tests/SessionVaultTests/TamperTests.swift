@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
 
 /// Every tampering the format promises to catch, produced for real on real vault files.
 @Suite("Tampering and hostile files")
@@ -359,7 +360,7 @@ struct TamperTests {
     func truncatedVaultIsCorrupt(keeping bytes: Int) async throws {
         try await withTemporaryDirectory { directory in
             let path = try await makeVault(in: directory)
-            let original = readFile(path)
+            let original = fileBytes(path)
             #expect(original.count > 4096 + 1024)
             try Data(original.prefix(bytes)).write(to: URL(fileURLWithPath: path))
             try await expectOpenFails(path, code: .corrupt)
@@ -369,7 +370,7 @@ struct TamperTests {
     @Test func truncatedToHalfIsCorrupt() async throws {
         try await withTemporaryDirectory { directory in
             let path = try await makeVault(in: directory)
-            let original = readFile(path)
+            let original = fileBytes(path)
             try Data(original.prefix(original.count / 2)).write(to: URL(fileURLWithPath: path))
             try await expectOpenFails(path, code: .corrupt)
         }

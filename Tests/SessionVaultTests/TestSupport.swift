@@ -1,16 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
-@_spi(Testing) @testable import SessionVault
-
-/// A fresh temporary directory, removed when the closure returns.
-func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
-    let path = FileManager.default.temporaryDirectory
-        .appendingPathComponent("sv-test-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
-}
+@_spi(Testing) @testable import SessionVaultKit
 
 /// Collects log lines for assertions (no global bootstrap needed).
 final class LogCapture: Sendable {
@@ -90,36 +81,3 @@ func sampleSession(channels: Int = 5) throws -> Session {
         takeoutID: 8_000_000_001
     )
 }
-
-/// True when `needle` occurs in `haystack`.
-func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-    guard !needle.isEmpty, haystack.count >= needle.count else { return false }
-    let first = needle[0]
-    var index = 0
-    let last = haystack.count - needle.count
-    while index <= last {
-        if haystack[index] == first && Array(haystack[index..<(index + needle.count)]) == needle { return true }
-        index += 1
-    }
-    return false
-}
-
-func readFile(_ path: String) -> [UInt8] {
-    (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))) ?? []
-}
-
-func fileExists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
-
-func fileMode(_ path: String) -> Int? {
-    (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? nil
-}
-
-/// Runs raw SQL against a vault file with the same dlopen'd SQLite the library uses (for tamper tests).
-func withRawDatabase<R>(_ path: String, _ body: (SQLiteConnection) throws -> R) throws -> R {
-    let library = try SQLiteLibrary.load().get()
-    let connection = try SQLiteConnection(path: path, library: library)
-    defer { try? connection.close() }
-    return try body(connection)
-}
-
-func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

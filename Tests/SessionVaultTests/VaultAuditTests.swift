@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
+@testable import SessionVaultOperations
+import SessionVaultTestSupport
 
 /// The audit behind `session-vault verify` as library API, and the redacted summary behind `show`.
 @Suite("Vault audit and summary")
@@ -33,11 +35,15 @@ struct VaultAuditTests {
             let vault = try await openVault(in: directory)
             let path = try #require(vault.path)
             try await vault.close()
+            // Left in a free page: a table the vault does not define would be refused at open (FORMAT.md §3).
             try withRawDatabase(path) { db in
+                try db.execute("PRAGMA secure_delete = OFF")
                 try db.execute("CREATE TABLE note (value BLOB)")
                 let insert = try db.statement("INSERT INTO note VALUES (?)")
                 try Array("correct horse battery staple".utf8).withUnsafeBytes { try insert.bind($0, at: 1) }
                 try insert.run()
+                insert.reset()
+                try db.execute("DROP TABLE note")
             }
             let reopened = try await SessionVault.open(at: path, passphrase: passphrase(), configuration: fastConfiguration(mode: .openExisting))
             let audit = try await VaultAudit.run(on: reopened, passphrase: passphrase())

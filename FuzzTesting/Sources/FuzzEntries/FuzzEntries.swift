@@ -4,7 +4,7 @@
 // round-trip property where one exists. A crash, an ASan report or a failed precondition is a bug.
 import Dispatch
 import Foundation
-@_spi(Testing) @testable import SessionVault
+@_spi(Testing) @testable import SessionVaultKit
 
 public enum FuzzEntry {
     /// Argon2id cost cap for inputs that would actually derive a key: at most this many passes and
@@ -53,8 +53,8 @@ public enum FuzzEntry {
             text = String(decoding: rest, as: UTF8.self)
             if let parameters = sealedStringParameters(text), isExpensive(parameters) { return }
         } else {
-            guard let sealer = SealedPayloadSealer.shared else { return }
-            text = sealer.seal(rest)
+            guard let sealer = SealedPayloadSealer.shared, let sealed = sealer.seal(rest) else { return }
+            text = sealed
         }
         guard let passphrase = try? Passphrase(copying: SealedPayloadSealer.passphrase) else { return }
         _ = try? SealedSessionString.decode(text, passphrase: passphrase, configuration: testConfiguration)
@@ -65,7 +65,8 @@ public enum FuzzEntry {
         var trimmed = Substring(text)
         while let last = trimmed.last, last == "\n" || last == "\r" || last == " " { trimmed = trimmed.dropLast() }
         guard trimmed.hasPrefix(SealedSessionString.prefix),
-            let blob = Base64URL.decode(trimmed.dropFirst(SealedSessionString.prefix.count).utf8), blob.count >= 18
+            let blob = try? GuardedBase64.decodeText(trimmed.dropFirst(SealedSessionString.prefix.count), padding: .unpadded),
+            blob.count >= 18
         else { return nil }
         func u64(_ offset: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(blob[offset + $1]) << (8 * UInt64($1)) } }
         return KDFParameters(opsLimit: u64(2), memLimit: u64(10))
@@ -102,9 +103,12 @@ public enum FuzzEntry {
             }
         }
 
-        func seal(_ payload: UnsafeRawBufferPointer) -> String {
+        func seal(_ payload: UnsafeRawBufferPointer) -> String? {
             let sealed = SecretBox.seal(payload, key: payloadKey)
-            return SealedSessionString.prefix + Base64URL.encode(header + sealed.nonce + sealed.ciphertext)
+            guard let text = try? GuardedBase64.encodeText(header + sealed.nonce + sealed.ciphertext, padding: .unpadded) else {
+                return nil
+            }
+            return SealedSessionString.prefix + text
         }
     }
 

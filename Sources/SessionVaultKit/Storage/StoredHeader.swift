@@ -1,0 +1,27 @@
+/// The vault header as a ``RecordStore`` keeps it. Authenticated by ``mac`` under the data key.
+public struct StoredHeader: Hashable, Sendable {
+    /// The 12 ASCII bytes `sessionvault`.
+    public static let magic: [UInt8] = Array("sessionvault".utf8)
+    /// The magic of benchmark-only vaults written with a non-secretbox record cipher: no opener
+    /// accepts it, so such a vault can never be mistaken for (or reopened as) a real one.
+    public static let benchmarkMagic: [UInt8] = Array("svbenchmark!".utf8)
+    /// The format version this build writes and reads.
+    public static let currentFormatVersion: UInt32 = 1
+
+    /// The magic bytes as stored.
+    public var magic: [UInt8]
+    /// The format version as stored.
+    public var formatVersion: UInt32
+    /// 16 random bytes naming this vault; every key and tag is bound to it.
+    public var vaultID: [UInt8]
+    /// BLAKE2b-256 over the header and keyslots, keyed by a subkey of the data key.
+    public var mac: [UInt8]
+
+    /// Creates a header.
+    public init(magic: [UInt8] = StoredHeader.magic, formatVersion: UInt32, vaultID: [UInt8], mac: [UInt8]) {
+        self.magic = magic
+        self.formatVersion = formatVersion
+        self.vaultID = vaultID
+        self.mac = mac
+    }
+}
