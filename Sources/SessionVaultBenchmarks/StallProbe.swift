@@ -52,9 +52,12 @@ enum StallProbe {
     }
 
     /// Ticks on the caller's executor until the task is cancelled.
-    /// `started` is finished once the ticker runs, so that the work starts only after it.
+    /// `started` is finished once the ticker has made one untimed tick (the first sleep of a
+    /// process or executor pays one-time set-up costs that are not what is measured), so that the
+    /// work starts only after it.
     private static func tick(started: AsyncStream<Never>.Continuation) async -> Result {
         var result = Result(worstMilliseconds: 0, ticks: 0)
+        try? await Task.sleep(for: period)
         started.finish()
         while !Task.isCancelled {
             let before = ContinuousClock.now

@@ -18,7 +18,7 @@ extension SessionVault {
             }
             let parameters = kdf ?? existing.kdfParameters ?? .default
             try parameters.validate(allowingTestParameters: configuration.allowsInsecureKDFParametersForTesting)
-            let newSlot = try Keyslots.makePassphraseSlot(
+            let newSlot = try await Keyslots.makePassphraseSlot(
                 number: existing.slot,
                 passphrase: newPassphrase,
                 parameters: parameters,
@@ -80,7 +80,7 @@ extension SessionVault {
             let keys = try KeySchedule(dataKey: dataKey, vaultID: header.vaultID)
             let sealer = try RecordSealer(keys: keys)
             var newSlots = [
-                try Keyslots.makePassphraseSlot(
+                try await Keyslots.makePassphraseSlot(
                     number: passphraseSlot.slot,
                     passphrase: passphrase,
                     parameters: parameters,

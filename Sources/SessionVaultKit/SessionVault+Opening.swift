@@ -112,7 +112,7 @@ extension SessionVault {
         magic: [UInt8] = StoredHeader.magic
     ) async throws(VaultError) -> SessionVault {
         // All key material first: nothing touches the disk until the slow, fallible work is done.
-        let contents = try makeNewVaultContents(passphrase: passphrase, configuration: configuration, cipher: cipher, magic: magic)
+        let contents = try await makeNewVaultContents(passphrase: passphrase, configuration: configuration, cipher: cipher, magic: magic)
         // The header, keyslot and manifest are written with the schema: the file appears complete or not at all.
         let store = try await SQLiteRecordStore.create(
             at: path,
@@ -137,11 +137,11 @@ extension SessionVault {
         configuration: Configuration,
         cipher: any RecordCipher = SecretBoxCipher(),
         magic: [UInt8] = StoredHeader.magic
-    ) throws(VaultError) -> (transaction: RecordTransaction, unlocked: Unlocked) {
+    ) async throws(VaultError) -> (transaction: RecordTransaction, unlocked: Unlocked) {
         try configuration.kdf.validate(allowingTestParameters: configuration.allowsInsecureKDFParametersForTesting)
         let dataKey = try SecretBytes.random(count: KeyDerivation.keyByteCount)
         let vaultID = Sodium.randomPublicBytes(count: 16)
-        let slot = try Keyslots.makePassphraseSlot(
+        let slot = try await Keyslots.makePassphraseSlot(
             number: 0,
             passphrase: passphrase,
             parameters: configuration.kdf,
@@ -268,7 +268,7 @@ extension SessionVault {
         }
         let keyslots = try await store.readKeyslots()
         guard !keyslots.isEmpty else { throw VaultError(.corrupt, "the vault has no keyslots") }
-        let dataKey = try Keyslots.unlock(keyslots, with: unlock, configuration: configuration)
+        let dataKey = try await Keyslots.unlock(keyslots, with: unlock, configuration: configuration)
         let keys = try KeySchedule(dataKey: dataKey, vaultID: header.vaultID)
         guard constantTimeEqual(keys.headerMAC(header: header, keyslots: keyslots), header.mac) else {
             throw VaultError(

@@ -83,7 +83,7 @@ extension SessionVault {
                 guard case .passphrase(let passphrase) = unlock else {
                     throw VaultError(.invalidArgument, "a vault is created with a passphrase, not a recovery key")
                 }
-                let contents = try makeNewVaultContents(passphrase: passphrase, configuration: configuration)
+                let contents = try await makeNewVaultContents(passphrase: passphrase, configuration: configuration)
                 try await store.commit(contents.transaction)
                 unlocked = contents.unlocked
             case (false, _):

@@ -118,6 +118,12 @@ struct ExecutorTests {
 
         func ping() {}
 
+        func save(_ count: Int, to vault: SessionVault) async throws {
+            for save in 1...count {
+                try await vault.saveUpdateState(pts: Int32(save), qts: 0, date: 0, seq: Int32(save))
+            }
+        }
+
         func openWhileBlocked() async throws {
             try await ExecutorTests.callerStaysFreeDuringABlockedOpen { await self.ping() }
         }
@@ -135,6 +141,45 @@ struct ExecutorTests {
     @Test(.timeLimit(.minutes(2)))
     func theMainActorIsFreeWhileItsOpenBlocks() async throws {
         try await Self.callerStaysFreeDuringABlockedOpen { await MainActor.run {} }
+    }
+
+    /// Argon2id runs on the derivation lane, not on the vault pool: while twice as many opens as
+    /// the pool has threads are deriving, an open vault's saves still get a pool thread. (Were the
+    /// derivations on the vault pool, the saves would queue behind them and at least a pool's worth
+    /// of the opens would have finished first.)
+    @Test func derivationsDoNotHoldVaultThreads() async throws {
+        try await withTemporaryDirectory { directory in
+            var fast = fastConfiguration()
+            fast.durability = .normal
+            let vault = try await SessionVault.open(at: directory + "/busy", passphrase: passphrase(), configuration: fast)
+            let slow = {
+                var configuration = SessionVault.Configuration()
+                configuration.mode = .create
+                configuration.kdf = .default
+                return configuration
+            }()
+            let openers = VaultThreadPool.shared.threadCount * 2
+            let finished = Tally()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<openers {
+                    group.addTask {
+                        let opened = try await SessionVault.open(at: directory + "/slow\(index)", passphrase: passphrase(), configuration: slow)
+                        finished.add()
+                        try await opened.close()
+                    }
+                }
+                // From an actor on its own thread, so that the saves' hops back do not depend on the
+                // cooperative pool, which other suites running in parallel can starve.
+                try await CallerOnItsOwnThread().save(20, to: vault)
+                let finishedWhenSaved = finished.count
+                #expect(
+                    finishedWhenSaved < VaultThreadPool.shared.threadCount,
+                    "\(finishedWhenSaved) of \(openers) opens finished before 20 saves of an open vault"
+                )
+                try await group.waitForAll()
+            }
+            try await vault.close()
+        }
     }
 
     /// Many more vaults than pool threads, all saving at once: every vault's saves land, in order.
@@ -166,6 +211,13 @@ struct ExecutorTests {
             }
         }
     }
+}
+
+/// A counter that tasks share.
+final class Tally: Sendable {
+    private let value = Mutex(0)
+    var count: Int { value.withLock { $0 } }
+    func add() { value.withLock { $0 += 1 } }
 }
 
 extension SessionVault {

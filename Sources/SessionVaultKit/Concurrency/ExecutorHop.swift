@@ -2,9 +2,9 @@
 /// executor before the vault exists.
 ///
 /// The opening functions take an `isolated ExecutorHop` parameter, so they (and every nonisolated
-/// function they call) run on the new vault's executor: locking the file, reading it and Argon2id
-/// happen on a vault pool thread even when `open` is called from the main actor, and the caller's
-/// actor is free for the whole open.
+/// function they call) run on the new vault's executor: locking the file and reading it happen on a
+/// vault pool thread (and Argon2id on a ``KDFLane`` thread) even when `open` is called from the
+/// main actor, and the caller's actor is free for the whole open. ``KDFLane`` uses it too.
 actor ExecutorHop {
     /// The executor this actor runs on.
     let executor: VaultExecutor

@@ -8,9 +8,9 @@ import Darwin
 /// ``VaultThreadPool``, never on Swift's cooperative pool or on the caller's actor.
 ///
 /// ``SessionVault`` is isolated to one of these (its `unownedExecutor`), so everything the actor
-/// does (SQLite statements, the `fdatasync` of a durable commit, sealing, and the Argon2id of
-/// passphrase changes and key rotations) runs on a pool thread; `open` hops onto the new vault's
-/// executor before it touches the file or derives a key (see ``run(_:)``).
+/// does (SQLite statements, the `fdatasync` of a durable commit, sealing) runs on a pool thread,
+/// and Argon2id on a ``KDFLane`` thread while the vault's executor waits for it; `open` hops onto
+/// the new vault's executor before it touches the file or derives a key (see ``ExecutorHop``).
 final class VaultExecutor: SerialExecutor, @unchecked Sendable {
     // @unchecked Sendable: the mutable fields below are read and written only with the pool's
     // mutex held (VaultThreadPool owns the queue discipline).

@@ -1,10 +1,13 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// The threads that run vaults' work: SQLite calls, `fdatasync`, Argon2id, sealing.
+/// The threads that run vaults' work: SQLite calls, `fdatasync`, sealing (Argon2id has its own
+/// pool of this kind, ``KDFLane``).
 ///
 /// Every vault has its own ``VaultExecutor`` (a serial queue of jobs); the pool's threads take
 /// whichever executor has work, run its pending jobs, and move on, the way a GCD serial queue
@@ -12,11 +15,16 @@ import Darwin
 /// pool thread and never a thread of Swift's cooperative pool or the caller's actor, and the other
 /// vaults keep using the other pool threads.
 ///
-/// The pool is bounded: a process with a thousand open vaults still has ``threadCount`` threads,
-/// and no more than ``threadCount`` Argon2id derivations (each with its memory limit, 64 MiB by
-/// default) run at once. Threads start on demand and then live as long as the process.
+/// The pool is bounded: a process with a thousand open vaults still has ``threadCount`` threads.
+/// Threads start on demand and then live as long as the process.
 ///
 /// One mutex guards the pool and the job queues of all its executors.
+///
+/// A thread that runs out of work first spins for ``spinBeforeSleeping`` (yielding the processor on
+/// every turn) before it sleeps on the condition variable: a caller that awaits one vault call after
+/// another sends the next job within microseconds, and catching it awake saves a wake-up on each
+/// side. Measured on a 2-core VM (a round trip from the cooperative pool to a vault executor and
+/// back): 22–30 µs median without the spin, 8–13 µs with it.
 final class VaultThreadPool: @unchecked Sendable {
     // @unchecked Sendable: every mutable field, here and in the executors' queues, is read and
     // written with `mutex` held.
@@ -24,12 +32,15 @@ final class VaultThreadPool: @unchecked Sendable {
     /// The pool every vault uses.
     static let shared = VaultThreadPool(threadCount: defaultThreadCount, name: "sv-vault")
 
-    /// Twice the processor count, at least 4 and at most 16: enough threads for several vaults to
-    /// wait in `fdatasync` at once while others compute, and few enough that concurrent Argon2id
-    /// runs cannot exhaust memory.
+    /// Twice the processor count, at least 8 and at most 32. The threads mostly wait (in
+    /// `fdatasync`, or for a database's reply), so more of them than cores lets more vaults sync at
+    /// once: 8 vaults saving durably on a 2-core VM made 2.8k saves/s with 2 threads, 6.2k with 4,
+    /// 7.5k with 8 and 7.7k with a thread per vault (medians of 6 rounds; the worst stall of the
+    /// cooperative pool stayed under 12 ms in every case). Argon2id has its own pool (``KDFLane``),
+    /// so this count does not bound memory.
     static var defaultThreadCount: Int {
         let processors = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        return min(16, max(4, 2 * max(1, processors)))
+        return min(32, max(8, 2 * max(1, processors)))
     }
 
     /// The most threads this pool starts.
@@ -44,6 +55,15 @@ final class VaultThreadPool: @unchecked Sendable {
     private var readyHead = 0
     private var startedThreads = 0
     private var idleThreads = 0
+    /// Threads in ``spinForWork()``, which will look at `ready` again before they sleep.
+    private var spinningThreads = 0
+    /// Whether at least one thread was started (``ensureRunning()``'s fast path).
+    private let hasThreads = Atomic<Bool>(false)
+    /// How many executors wait in `ready`: read without the mutex by spinning threads.
+    private let readyCount = Atomic<Int>(0)
+
+    /// How long a thread that ran out of work looks for more before it sleeps.
+    static let spinBeforeSleeping = Duration.microseconds(20)
 
     init(threadCount: Int, name: String) {
         precondition(threadCount > 0)
@@ -58,8 +78,8 @@ final class VaultThreadPool: @unchecked Sendable {
     }
 
     deinit {
-        // Only pools made for tests are ever released, and only once their threads are gone; the
-        // shared pool lives as long as the process.
+        // Each thread keeps its pool alive, so only a pool that never started a thread is ever
+        // released; the shared pools live as long as the process.
         pthread_cond_destroy(condition)
         pthread_mutex_destroy(mutex)
         condition.deallocate()
@@ -69,6 +89,9 @@ final class VaultThreadPool: @unchecked Sendable {
     /// Starts the first thread if none runs yet, so that a failure to create threads surfaces as
     /// an error of the call that needs the pool instead of work that never runs.
     func ensureRunning() throws(VaultError) {
+        // Every open makes an executor: once a thread runs, skip the mutex (pool threads take it
+        // all the time, and a holder preempted on a busy machine would stall the caller).
+        if hasThreads.load(ordering: .acquiring) { return }
         lock()
         defer { unlock() }
         if startedThreads > 0 { return }
@@ -85,12 +108,17 @@ final class VaultThreadPool: @unchecked Sendable {
         if executor.runState == .idle {
             executor.runState = .ready
             ready.append(executor)
-            if idleThreads > 0 {
-                pthread_cond_signal(condition)
-            } else if startedThreads < threadCount {
-                // Best effort: the threads already running (at least one, see ensureRunning) will
-                // get to this executor when they are free.
-                _ = startThread()
+            readyCount.add(1, ordering: .releasing)
+            // A spinning thread will take the executor without being woken; wake (or start) a
+            // thread only for executors that the spinning threads cannot all take.
+            if ready.count - readyHead > spinningThreads {
+                if idleThreads > 0 {
+                    pthread_cond_signal(condition)
+                } else if startedThreads < threadCount {
+                    // Best effort: the threads already running (at least one, see ensureRunning)
+                    // will get to this executor when they are free.
+                    _ = startThread()
+                }
             }
         }
         unlock()
@@ -124,6 +152,7 @@ final class VaultThreadPool: @unchecked Sendable {
             return code
         }
         startedThreads += 1
+        hasThreads.store(true, ordering: .releasing)
         return 0
     }
 
@@ -142,6 +171,13 @@ final class VaultThreadPool: @unchecked Sendable {
         setThreadName("\(name)-\(index)")
         lock()
         while true {
+            if readyHead == ready.count {
+                spinningThreads += 1
+                unlock()
+                spinForWork()
+                lock()
+                spinningThreads -= 1
+            }
             while readyHead == ready.count {
                 idleThreads += 1
                 pthread_cond_wait(condition, mutex)
@@ -149,6 +185,7 @@ final class VaultThreadPool: @unchecked Sendable {
             }
             let executor = ready[readyHead]
             readyHead += 1
+            readyCount.subtract(1, ordering: .relaxed)
             if readyHead == ready.count {
                 ready.removeAll(keepingCapacity: true)
                 readyHead = 0
@@ -174,7 +211,18 @@ final class VaultThreadPool: @unchecked Sendable {
                 // starve the others.
                 executor.runState = .ready
                 ready.append(executor)
+                readyCount.add(1, ordering: .releasing)
             }
+        }
+    }
+
+    /// Waits up to ``spinBeforeSleeping`` for an executor to become ready, yielding the processor on
+    /// every turn so that runnable threads (the caller's, often) are not kept waiting. The caller
+    /// takes the mutex and checks again either way.
+    private func spinForWork() {
+        let deadline = ContinuousClock.now.advanced(by: Self.spinBeforeSleeping)
+        while readyCount.load(ordering: .acquiring) == 0 && ContinuousClock.now < deadline {
+            sched_yield()
         }
     }
 

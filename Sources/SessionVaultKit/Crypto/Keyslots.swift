@@ -3,15 +3,16 @@ enum Keyslots {
     /// The most keyslots a vault may have.
     static let maximumCount = 8
 
-    /// A passphrase keyslot: KEK = Argon2id(passphrase, fresh salt, parameters), data key wrapped under it.
+    /// A passphrase keyslot: KEK = Argon2id(passphrase, fresh salt, parameters), data key wrapped under
+    /// it. Argon2id runs on a ``KDFLane`` thread.
     static func makePassphraseSlot(
         number: UInt8,
         passphrase: Passphrase,
         parameters: KDFParameters,
         dataKey: SecretBytes
-    ) throws(VaultError) -> StoredKeyslot {
+    ) async throws(VaultError) -> StoredKeyslot {
         let salt = Sodium.randomPublicBytes(count: KeyDerivation.saltByteCount)
-        let kek = try KeyDerivation.passphraseKEK(passphrase, salt: salt, parameters: parameters)
+        let kek = try await KDFLane.passphraseKEK(passphrase, salt: salt, parameters: parameters)
         let wrapped = KeyDerivation.wrap(dataKey: dataKey, kek: kek)
         return StoredKeyslot(
             slot: number,
@@ -46,11 +47,12 @@ enum Keyslots {
     ///
     /// Every passphrase keyslot's KDF parameters are checked against the bounds *before* any
     /// derivation runs, so a hostile file cannot make the opener burn minutes or gigabytes.
+    /// Argon2id runs on a ``KDFLane`` thread.
     static func unlock(
         _ keyslots: [StoredKeyslot],
         with unlock: SessionVault.Unlock,
         configuration: SessionVault.Configuration
-    ) throws(VaultError) -> SecretBytes {
+    ) async throws(VaultError) -> SecretBytes {
         guard keyslots.count <= maximumCount else {
             throw VaultError(.corrupt, "the vault has \(keyslots.count) keyslots (at most \(maximumCount))")
         }
@@ -69,7 +71,7 @@ enum Keyslots {
                 parameters.append(slotParameters)
             }
             for (slot, slotParameters) in zip(candidates, parameters) {
-                let kek = try KeyDerivation.passphraseKEK(passphrase, salt: slot.salt, parameters: slotParameters)
+                let kek = try await KDFLane.passphraseKEK(passphrase, salt: slot.salt, parameters: slotParameters)
                 if let dataKey = try KeyDerivation.unwrap(wrappedKey: slot.wrappedKey, nonce: slot.nonce, kek: kek) {
                     return dataKey
                 }
