@@ -226,7 +226,8 @@ struct OpenOutcome {
     var peers: [Peer] = []
     /// For each requested lookup entry, the id of the peer the library's lookup returned.
     var lookedUp: [Int64?] = []
-    var elapsed: Duration
+    /// How many Argon2id derivations the attempt ran.
+    var derivations: Int
 }
 
 enum FixtureOpener {
@@ -247,31 +248,31 @@ enum FixtureOpener {
         configuration.fallback = .fail
         configuration.logger = quietLogger
         configuration.allowsInsecureKDFParametersForTesting = open.kdfBounds == "test"
-        let clock = ContinuousClock()
-        let start = clock.now
-        do {
-            let vault: SessionVault
-            if let passphrase = open.passphrase {
-                vault = try await SessionVault.open(at: copy, passphrase: try Passphrase(copying: passphrase), configuration: configuration)
-            } else {
-                let text = Array((open.recoveryKey ?? "").utf8)
-                let key = try RecoveryKey(parsing: try text.withUnsafeBytes { try SecretBytes(copying: $0) })
-                vault = try await SessionVault.open(at: copy, recoveryKey: key, configuration: configuration)
+        let derivations = DerivationCounter()
+        return try await DerivationCounter.$current.withValue(derivations) { () async throws -> OpenOutcome in
+            do {
+                let vault: SessionVault
+                if let passphrase = open.passphrase {
+                    vault = try await SessionVault.open(at: copy, passphrase: try Passphrase(copying: passphrase), configuration: configuration)
+                } else {
+                    let text = Array((open.recoveryKey ?? "").utf8)
+                    let key = try RecoveryKey(parsing: try text.withUnsafeBytes { try SecretBytes(copying: $0) })
+                    vault = try await SessionVault.open(at: copy, recoveryKey: key, configuration: configuration)
+                }
+                let session = try await vault.load()
+                let count = await vault.recordCount
+                let peers = try await vault.allPeers()
+                var lookedUp: [Int64?] = []
+                for entry in lookups {
+                    let found = entry.field == "username"
+                        ? try await vault.peer(username: entry.value) : try await vault.peer(phoneNumber: entry.value)
+                    lookedUp.append(found?.id)
+                }
+                try await vault.close()
+                return OpenOutcome(session: session, recordCount: count, peers: peers, lookedUp: lookedUp, derivations: derivations.count)
+            } catch let error as VaultError {
+                return OpenOutcome(error: error, derivations: derivations.count)
             }
-            let session = try await vault.load()
-            let count = await vault.recordCount
-            let elapsed = clock.now - start
-            let peers = try await vault.allPeers()
-            var lookedUp: [Int64?] = []
-            for entry in lookups {
-                let found = entry.field == "username"
-                    ? try await vault.peer(username: entry.value) : try await vault.peer(phoneNumber: entry.value)
-                lookedUp.append(found?.id)
-            }
-            try await vault.close()
-            return OpenOutcome(session: session, recordCount: count, peers: peers, lookedUp: lookedUp, elapsed: elapsed)
-        } catch let error as VaultError {
-            return OpenOutcome(error: error, elapsed: clock.now - start)
         }
     }
 }

@@ -20,6 +20,7 @@ enum KeyDerivation {
             throw VaultError(.corrupt, "a keyslot salt has \(salt.count) bytes, expected \(saltByteCount)")
         }
         let kek = try SecretBytes(count: keyByteCount)
+        DerivationCounter.recordDerivation()
         let result = kek.withUnsafeMutableBytes { out in
             passphrase.secret.withUnsafeBytes { password in
                 crypto_pwhash(
