@@ -215,7 +215,7 @@ def check_vector_file(path: Path) -> tuple[bool, str]:
                 expect(r["kind"] ^ r["mask"] == r["masked_kind"], f"{v['name']}/{r['meaning']}: masked_kind")
                 expect(D.KIND_NAMES[r["kind"]] == r["kind_name"], f"{v['name']}/{r['meaning']}: kind name")
                 expect(D.set_element(k_set, tag) == _h(r["set_element"]), f"{v['name']}/{r['meaning']}: set_element")
-    elif name == "records.json":
+    elif name in ("records.json", "records-v2.json"):
         for v in d["vectors"]:
             dek, vid, kind = _h(v["data_key"]), _h(v["vault_id"]), v["kind"]
             k_tag, k_mask, _, _ = D.derive_keys(dek, vid)
@@ -224,8 +224,16 @@ def check_vector_file(path: Path) -> tuple[bool, str]:
             expect(kind ^ D.kind_mask(k_mask, tag) == v["masked_kind"], f"{v['name']}: masked_kind")
             rk = D.record_key(dek, vid, kind, tag, v["format_version"])
             expect(rk == _h(v["record_key"]), f"{v['name']}: record_key")
-            expect(seal(rk, _h(v["nonce"]), _h(v["plaintext"])) == _h(v["ciphertext"]), f"{v['name']}: ciphertext")
+            sealed = _h(v["plaintext"])
+            if v["format_version"] >= 2:
+                # §5.4: p || 0x80 || zeros to the next multiple of 128, written out from the document.
+                want = sealed + b"\x80" + bytes((len(sealed) // 128 + 1) * 128 - len(sealed) - 1)
+                expect(_h(v["padded_plaintext"]) == want, f"{v['name']}: padded_plaintext")
+                sealed = want
+            expect(seal(rk, _h(v["nonce"]), sealed) == _h(v["ciphertext"]), f"{v['name']}: ciphertext")
             pt = D.secretbox_open(rk, _h(v["nonce"]), _h(v["ciphertext"]))
+            if pt is not None and v["format_version"] >= 2:
+                pt = D.unpad(pt, D.KIND_NAMES[kind])
             expect(pt == _h(v["plaintext"]), f"{v['name']}: open")
             try:
                 idents, value = D.decode_record(kind, _h(v["plaintext"]))

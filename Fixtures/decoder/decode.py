@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent decoder for SessionVault vaults (format version 1).
+"""Independent decoder for SessionVault vaults (format versions 1 and 2).
 
 Written from docs/FORMAT.md alone (no SessionVault source was read; see FINDINGS.md for where
 the document was not enough and how each gap was resolved). Every step of FORMAT.md §7 is
@@ -336,6 +336,21 @@ def decode_peer(r: Reader, name: str) -> dict:
     return peer
 
 
+PAD_BLOCK = 128
+
+
+def unpad(padded: bytes, kind: str) -> bytes:
+    """§5.4 (version 2): ISO/IEC 7816-4 padding to a multiple of PAD_BLOCK. The padded text ends
+    in one 0x80 byte followed by zero bytes only, the 0x80 within the last block (so between 1
+    and PAD_BLOCK bytes of padding); anything else is corrupt."""
+    end = len(padded)
+    while end > 0 and padded[end - 1] == 0:
+        end -= 1
+    if end == 0 or padded[end - 1] != 0x80 or len(padded) - (end - 1) > PAD_BLOCK:
+        corrupt(kind, "record padding is malformed")
+    return padded[:end - 1]
+
+
 def decode_record(kind: int, pt: bytes) -> tuple[list[bytes], dict]:
     """Strictly decode one plaintext; return (candidate identities, decoded value).
 
@@ -610,13 +625,13 @@ def _open_sqlite(conn, passphrase, recovery_key, allow_test_kdf, log) -> dict:
         raise VaultError("corrupt", f"sv_header row has id {hid}, expected 1")
     if magic != MAGIC:
         raise VaultError("not-a-vault", "header magic is not 'sessionvault'")
-    if version != 1:
+    if version not in (1, 2):
         raise VaultError("unsupported-format-version", f"format_version is {version}")
     if len(vault_id) != 16:
         raise VaultError("corrupt", f"vault_id is {len(vault_id)} bytes, expected 16")
     if len(mac) != 32:
         raise VaultError("corrupt", f"header mac is {len(mac)} bytes, expected 32")
-    log(f"3 header: magic ok, format_version 1, vault_id {vault_id.hex()}")
+    log(f"3 header: magic ok, format_version {version}, vault_id {vault_id.hex()}")
 
     # 4. keyslots: count and storage classes (all slots), then -- only when a passphrase is
     #    given -- kdf and bounds of every passphrase keyslot, before any derivation.
@@ -704,11 +719,17 @@ def _open_sqlite(conn, passphrase, recovery_key, allow_test_kdf, log) -> dict:
             raise VaultError("corrupt", f"record nonce is {len(nonce)} bytes, expected 24 (tag {short})", name)
         if not 16 <= len(ct) <= 65552:
             raise VaultError("corrupt", f"record ciphertext is {len(ct)} bytes, expected 16-65552 (tag {short})", name)
+        # §5.4, version 2: the padded plaintext is a positive multiple of the 128-byte block.
+        if version >= 2 and not (len(ct) - 16 >= PAD_BLOCK and (len(ct) - 16) % PAD_BLOCK == 0):
+            raise VaultError("corrupt", f"record ciphertext is {len(ct)} bytes: 16 + a multiple of "
+                                        f"{PAD_BLOCK} expected in version 2 (tag {short})", name)
         if name is None:
             raise VaultError("tampered", f"unmasked kind {kind} is not 1-8 (tag {short})")
         pt = secretbox_open(record_key(dek, vault_id, kind, tag, version), nonce, ct)
         if pt is None:
             raise VaultError("tampered", f"record does not open (tag {short})", name)
+        if version >= 2:
+            pt = unpad(pt, name)
         identities, value = decode_record(kind, pt)
         ident = next((i for i in identities if record_tag(K_tag, kind, i) == tag), None)
         if ident is None:

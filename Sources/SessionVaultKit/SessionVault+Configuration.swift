@@ -52,6 +52,12 @@ extension SessionVault {
         /// This switch exists only in the opener's configuration; no vault file can turn it on.
         @_spi(Testing) public var allowsInsecureKDFParametersForTesting = false
 
+        /// The format version that creating a vault and rotating its data key write. Always
+        /// ``StoredHeader/currentFormatVersion`` except in tests and the fixture generator, which
+        /// write version-1 vaults (to test reading and migrating them) by setting 1. No vault file can
+        /// change it; a version this build cannot read is refused with ``VaultError/Code/invalidArgument``.
+        @_spi(Testing) public var writesFormatVersionForTesting: UInt32 = StoredHeader.currentFormatVersion
+
         /// The defaults.
         public init() {}
     }

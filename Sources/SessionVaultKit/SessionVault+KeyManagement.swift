@@ -76,8 +76,11 @@ extension SessionVault {
                 throw VaultError(.invalidArgument, "this vault has no passphrase keyslot (memory-only vaults have none)")
             }
             let dataKey = try SecretBytes.random(count: KeyDerivation.keyByteCount)
-            let header = currentHeader
-            let keys = try KeySchedule(dataKey: dataKey, vaultID: header.vaultID)
+            // A rotation re-seals every record anyway: it also migrates the vault to the format
+            // version this build writes (version 1 → 2: records padded, docs/FORMAT.md §5.4).
+            var header = currentHeader
+            header.formatVersion = try configuration.validatedWritingFormatVersion()
+            let keys = try KeySchedule(dataKey: dataKey, vaultID: header.vaultID, formatVersion: header.formatVersion)
             let sealer = try RecordSealer(keys: keys)
             var newSlots = [
                 try await Keyslots.makePassphraseSlot(

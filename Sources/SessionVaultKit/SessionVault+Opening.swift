@@ -147,9 +147,10 @@ extension SessionVault {
             parameters: configuration.kdf,
             dataKey: dataKey
         )
-        let keys = try KeySchedule(dataKey: dataKey, vaultID: vaultID)
+        let version = try configuration.validatedWritingFormatVersion()
+        let keys = try KeySchedule(dataKey: dataKey, vaultID: vaultID, formatVersion: version)
         let sealer = try RecordSealer(keys: keys, cipher: cipher)
-        var header = StoredHeader(magic: magic, formatVersion: StoredHeader.currentFormatVersion, vaultID: vaultID, mac: [])
+        var header = StoredHeader(magic: magic, formatVersion: version, vaultID: vaultID, mac: [])
         header.mac = keys.headerMAC(header: header, keyslots: [slot])
         let manifest = try sealManifest(sealer: sealer, count: 0, sum: RecordSetSum())
         return (
@@ -256,11 +257,11 @@ extension SessionVault {
         guard header.magic == StoredHeader.magic else {
             throw VaultError(.notAVault, "the header magic is not 'sessionvault'")
         }
-        guard header.formatVersion == StoredHeader.currentFormatVersion else {
+        guard StoredHeader.readableFormatVersions.contains(header.formatVersion) else {
             throw VaultError(
                 .unsupportedFormatVersion,
-                "the vault uses format version \(header.formatVersion); this build reads version "
-                    + "\(StoredHeader.currentFormatVersion)"
+                "the vault uses format version \(header.formatVersion); this build reads versions "
+                    + "\(StoredHeader.readableFormatVersions.lowerBound)–\(StoredHeader.readableFormatVersions.upperBound)"
             )
         }
         guard header.vaultID.count == 16, header.mac.count == 32 else {
@@ -269,7 +270,7 @@ extension SessionVault {
         let keyslots = try await store.readKeyslots()
         guard !keyslots.isEmpty else { throw VaultError(.corrupt, "the vault has no keyslots") }
         let dataKey = try await Keyslots.unlock(keyslots, with: unlock, configuration: configuration)
-        let keys = try KeySchedule(dataKey: dataKey, vaultID: header.vaultID)
+        let keys = try KeySchedule(dataKey: dataKey, vaultID: header.vaultID, formatVersion: header.formatVersion)
         guard constantTimeEqual(keys.headerMAC(header: header, keyslots: keyslots), header.mac) else {
             throw VaultError(
                 .tampered,

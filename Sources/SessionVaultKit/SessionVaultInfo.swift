@@ -3,7 +3,7 @@ public enum SessionVaultInfo {
     /// The SessionVault release.
     public static let version = "0.2.0"
 
-    /// The vault format version this build writes and reads.
+    /// The vault format version this build writes (it also reads every earlier one: see ``StoredHeader/readableFormatVersions``).
     public static var formatVersion: UInt32 { StoredHeader.currentFormatVersion }
 
     /// The linked libsodium version, e.g. `1.0.18`.

@@ -12,7 +12,7 @@ public import SessionVaultKit
 ///   "channels": 5,
 ///   "dcs": [{"auth_key_id": -1234567890123456789, "id": 2, "ipv4": "149.154.167.51:443",
 ///            "ipv6": "[2001:67c:4e8:f002::a]:443", "media_only": false}],
-///   "format_version": 1,
+///   "format_version": 2,
 ///   "kdf": {"algorithm": "argon2id13", "memlimit": 67108864, "opslimit": 3},
 ///   "keyslots": ["passphrase", "recovery-key"],
 ///   "state": {"date": 1764000000, "pts": 4242, "qts": 17, "seq": 99},

@@ -10,7 +10,8 @@ struct RotateCommand: AsyncParsableCommand {
             The passphrase stays the same. Afterwards the old wrapped keys and old ciphertexts are gone from \
             the file and its WAL (secure_delete, WAL checkpoint with truncation, VACUUM). A recovery key \
             wraps the old data key, so when the vault had one, a NEW recovery key is printed once on standard \
-            output and the old one stops working.
+            output and the old one stops working. A vault of format version 1 is migrated to version 2 \
+            (every record padded, docs/FORMAT.md §5.4).
             """
     )
 

@@ -61,6 +61,9 @@ struct FixtureEntry {
     var opens: [OpenCheck]
     /// Set when an open is expected to succeed: what it must yield.
     var contents: VaultContents?
+    /// The format version of the vault, written to the manifest for version 2 and later (entries
+    /// without it are version 1, as every fixture was before version 2).
+    var formatVersion: UInt32? = nil
 
     func json(bytes: [UInt8]) -> JSON {
         var members: [(String, JSON)] = [
@@ -70,6 +73,7 @@ struct FixtureEntry {
             ("category", .string(category)),
             ("made", .string(made)),
         ]
+        if let formatVersion { members.append(("format_version", .int(Int64(formatVersion)))) }
         if let base { members.append(("base", .string(base))) }
         if let target { members.append(("target", target)) }
         members.append(("opens", .array(opens.map(\.json))))
@@ -98,6 +102,9 @@ final class Generator {
     let staging: String
     let library: SQLiteLibrary
     private(set) var entries: [FixtureEntry] = []
+    /// The format version vaults are created (and rotated) in: 1 for the frozen version-1 fixtures,
+    /// 2 for those of version 2 (``makeVersion2Fixtures(_:)``).
+    var writesFormatVersion: UInt32 = 1
     /// Scratch space for copies that are unlocked or inspected (never copied to the output).
     let work: String
 

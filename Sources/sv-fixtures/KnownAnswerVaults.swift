@@ -49,6 +49,7 @@ extension Generator {
         // No fsync per commit: the bytes of the file are the same, the generator is just faster.
         configuration.durability = .normal
         configuration.allowsInsecureKDFParametersForTesting = !kdf.isWithinBounds
+        configuration.writesFormatVersionForTesting = writesFormatVersion
         let vault = try await SessionVault.open(
             at: path(relative),
             passphrase: try Passphrase(copying: passphrase),
@@ -318,6 +319,7 @@ extension Generator {
         configuration.fallback = .fail
         configuration.durability = .normal
         configuration.allowsInsecureKDFParametersForTesting = true
+        configuration.writesFormatVersionForTesting = writesFormatVersion
         let vault = try await SessionVault.open(at: path(relative), passphrase: try Passphrase(copying: passphrase), configuration: configuration)
         try await body(vault)
         try await vault.close()

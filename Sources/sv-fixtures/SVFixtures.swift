@@ -83,6 +83,7 @@ extension SVFixtures {
 
         let vaults = try await generator.makeKnownAnswerVaults()
         try await generator.makeTamperCorpus(vaults)
+        try await generator.makeVersion2Fixtures()
         let vectorFiles = try Vectors.all()
         for (name, document) in vectorFiles {
             try generator.write(Array(document.rendered().utf8), to: "vectors/" + name)

@@ -23,12 +23,18 @@ extension Generator {
         target: JSON? = nil,
         opens: [OpenCheck],
         contents: VaultContents? = nil,
+        formatVersion: UInt32? = nil,
         _ mutation: (SQLiteConnection) throws -> Void
     ) throws {
         let file = "tampered/\(name).session"
         try copy(base.file, to: file)
         try withDatabase(file, mutation)
-        add(FixtureEntry(file: file, category: category, made: made, base: base.file, target: target, opens: opens, contents: contents))
+        add(
+            FixtureEntry(
+                file: file, category: category, made: made, base: base.file, target: target, opens: opens, contents: contents,
+                formatVersion: formatVersion
+            )
+        )
     }
 
     /// Writes `bytes` as `tampered/<name>.session` and records the entry.
@@ -209,7 +215,7 @@ extension Generator {
         try header("format-version", "format_version 1 XOR 1 = 0", [.error(.unsupportedFormatVersion, p, kind: "none")]) { db in
             try self.run(db, "UPDATE sv_header SET format_version = 0 WHERE id = 1")
         }
-        try header("future-format-version", "format_version 2: a future format", [.error(.unsupportedFormatVersion, p, kind: "none")]) { db in
+        try header("future-format-version", "format_version 1 rewritten to 2 (a future format when it was made; since format version 2 exists, the header MAC, which covers the version, fails)", [.error(.tampered, p, kind: "none")]) { db in
             try self.run(db, "UPDATE sv_header SET format_version = 2 WHERE id = 1")
         }
         try header("format-version-2-pow-32", "format_version 4294967296 (does not fit u32)", [.error(.unsupportedFormatVersion, p, kind: "none")]) { db in

@@ -35,7 +35,7 @@ enum Vectors {
     static func reveal(_ secret: SecretBytes) -> [UInt8] { secret.withUnsafeBytes { Array($0) } }
 
     static func schedule(_ dataKey: [UInt8], _ vaultID: [UInt8]) throws -> KeySchedule {
-        try KeySchedule(dataKey: try secret(dataKey), vaultID: vaultID)
+        try KeySchedule(dataKey: try secret(dataKey), vaultID: vaultID, formatVersion: 1)
     }
 
     /// `crypto_secretbox_easy` with a chosen nonce (vectors only; vaults always draw a fresh nonce).
@@ -53,8 +53,8 @@ enum Vectors {
         return reveal(derived)
     }
 
-    static func document(_ description: [String], _ members: [(String, JSON)]) -> JSON {
-        .object([("format_version", .int(1)), ("description", .array(description.map { .string($0) }))] + members)
+    static func document(_ description: [String], _ members: [(String, JSON)], formatVersion: UInt32 = 1) -> JSON {
+        .object([("format_version", .int(Int64(formatVersion))), ("description", .array(description.map { .string($0) }))] + members)
     }
 
     // MARK: kdf.json
@@ -193,9 +193,17 @@ enum Vectors {
         )
     }
 
-    // MARK: records.json
+    // MARK: records.json, records-v2.json
 
-    static func records() throws -> JSON {
+    /// §5.4, version 2: `p || 0x80 || zeros` up to the next multiple of 128 (written out here, not
+    /// taken from the library's `sodium_pad` call, so the vectors check it).
+    static func padded(_ plaintext: [UInt8]) -> [UInt8] {
+        let length = (plaintext.count / 128 + 1) * 128
+        return plaintext + [0x80] + [UInt8](repeating: 0, count: length - plaintext.count - 1)
+    }
+
+    /// The sealed-record vectors of `formatVersion` (1: `records.json`, 2: `records-v2.json`, padded).
+    static func records(formatVersion: UInt32 = 1) throws -> JSON {
         let input = keyInputs[0]
         let second = keyInputs[1]
         let keyA = try FixtureSessions.authKey("vector/dc2")
@@ -264,7 +272,7 @@ enum Vectors {
         ]
         var vectors: [JSON] = []
         for (index, (name, keysInput, content)) in cases.enumerated() {
-            let keys = try schedule(keysInput.dataKey, keysInput.vaultID)
+            let keys = try KeySchedule(dataKey: try secret(keysInput.dataKey), vaultID: keysInput.vaultID, formatVersion: formatVersion)
             let kind: RecordKind
             let identity: [UInt8]
             let decoded: JSON
@@ -324,24 +332,38 @@ enum Vectors {
             }
             let tag = keys.tag(kind: kind, identity: identity)
             let recordKey = reveal(keys.recordKey(kind: kind, tag: tag))
-            let nonce = bytes("record nonce \(index)", 24)
-            vectors.append(
-                .object([
-                    ("name", .string(name)),
-                    ("data_key", .hex(keysInput.dataKey)),
-                    ("vault_id", .hex(keysInput.vaultID)),
-                    ("format_version", .int(Int64(StoredHeader.currentFormatVersion))),
-                    ("kind", .int(Int64(kind.rawValue))),
-                    ("kind_name", .string(kind.description)),
-                    ("identity", .hex(identity)),
-                    ("tag", .hex(tag)),
-                    ("masked_kind", .int(Int64(kind.rawValue ^ keys.mask(tag: tag)))),
-                    ("record_key", .hex(recordKey)),
-                    ("nonce", .hex(nonce)),
-                    ("plaintext", .hex(plaintext)),
-                    ("ciphertext", .hex(secretbox(plaintext, nonce: nonce, key: recordKey))),
-                    ("decoded", decoded),
-                ])
+            let nonce = bytes(formatVersion == 1 ? "record nonce \(index)" : "record v\(formatVersion) nonce \(index)", 24)
+            var members: [(String, JSON)] = [
+                ("name", .string(name)),
+                ("data_key", .hex(keysInput.dataKey)),
+                ("vault_id", .hex(keysInput.vaultID)),
+                ("format_version", .int(Int64(formatVersion))),
+                ("kind", .int(Int64(kind.rawValue))),
+                ("kind_name", .string(kind.description)),
+                ("identity", .hex(identity)),
+                ("tag", .hex(tag)),
+                ("masked_kind", .int(Int64(kind.rawValue ^ keys.mask(tag: tag)))),
+                ("record_key", .hex(recordKey)),
+                ("nonce", .hex(nonce)),
+                ("plaintext", .hex(plaintext)),
+            ]
+            let sealed = formatVersion == 1 ? plaintext : padded(plaintext)
+            if formatVersion != 1 { members.append(("padded_plaintext", .hex(sealed))) }
+            members += [
+                ("ciphertext", .hex(secretbox(sealed, nonce: nonce, key: recordKey))),
+                ("decoded", decoded),
+            ]
+            vectors.append(.object(members))
+        }
+        if formatVersion != 1 {
+            return document(
+                [
+                    "Sealed records of format version 2 (docs/FORMAT.md 5.4, 5.5): record_key as in records.json, with u32le format_version = 2;",
+                    "padded_plaintext = plaintext || 0x80 || zero bytes up to the next multiple of 128 (ISO/IEC 7816-4, libsodium sodium_pad with blocksize 128);",
+                    "ciphertext = crypto_secretbox_easy(padded_plaintext, nonce, record_key). The same records as records.json.",
+                ],
+                [("vectors", .array(vectors))],
+                formatVersion: formatVersion
             )
         }
         return document(
@@ -379,7 +401,7 @@ enum Vectors {
         var vectors: [JSON] = []
         for (name, input, slots) in cases {
             let keys = try schedule(input.dataKey, input.vaultID)
-            let header = StoredHeader(formatVersion: StoredHeader.currentFormatVersion, vaultID: input.vaultID, mac: [])
+            let header = StoredHeader(formatVersion: 1, vaultID: input.vaultID, mac: [])
             vectors.append(
                 .object([
                     ("name", .string(name)),
@@ -686,6 +708,7 @@ enum Vectors {
             ("keyschedule.json", try keySchedule()),
             ("tags.json", try tags()),
             ("records.json", try records()),
+            ("records-v2.json", try records(formatVersion: 2)),
             ("header.json", try header()),
             ("recoverykey.json", try recoveryKey()),
             ("manifest-sum.json", try manifestSum()),

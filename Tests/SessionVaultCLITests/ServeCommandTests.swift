@@ -24,7 +24,7 @@ struct ServeCommandTests {
             #expect(ready["protocol"] as? Int == 1)
             #expect(ready["pid"] as? Int == Int(agent.pid))
             #expect(ready["storage"] as? String == "sqlite")
-            #expect(ready["format_version"] as? Int == 1)
+            #expect(ready["format_version"] as? Int == 2)
             #expect(ready["location"] as? String == path)
             #expect(fileMode(path) == 0o600)
 

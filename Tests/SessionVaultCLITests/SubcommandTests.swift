@@ -46,7 +46,7 @@ struct SubcommandTests {
                     ]
             )
             #expect(json["storage"] as? String == "sqlite")
-            #expect(json["format_version"] as? Int == 1)
+            #expect(json["format_version"] as? Int == 2)
             let kdf = try #require(json["kdf"] as? [String: Any])
             #expect(Set(kdf.keys) == ["algorithm", "opslimit", "memlimit"])
             #expect(kdf["algorithm"] as? String == "argon2id13")

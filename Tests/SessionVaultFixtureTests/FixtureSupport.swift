@@ -45,6 +45,8 @@ struct Fixture: Decodable, Sendable, CustomTestStringConvertible {
     var category: String
     var made: String
     var base: String?
+    /// The vault's format version; absent for the version-1 fixtures (made before version 2).
+    var formatVersion: Int?
     var opens: [Open]
     var contents: Contents?
 

@@ -37,7 +37,7 @@ struct FixtureTests {
         for category in [
             "flipped-record-byte", "header", "keyslot", "kdf-bounds", "moved-record", "copied-from-another-vault",
             "deleted-or-inserted", "truncated", "not-a-vault", "structure", "record-structure", "authentic-but-invalid",
-            "rollback-undetected", "schema",
+            "rollback-undetected", "schema", "padding",
         ] {
             #expect(categories.contains(category), "no fixture of category \(category)")
         }
@@ -45,6 +45,34 @@ struct FixtureTests {
         let base = try #require(Manifest.load().fixtures.first { $0.file == "vaults/tamper-base.session" })
         let flips = tampered.filter { $0.category == "flipped-record-byte" }
         #expect(flips.count == 4 * (try #require(base.contents).recordCount + 1))
+    }
+
+    /// Both format versions have known-answer vaults, each file's header says the version its entry
+    /// says, and every record of a version-2 vault is sealed padded (docs/FORMAT.md §5.4).
+    @Test func knownAnswerVaultsOfBothFormatVersions() throws {
+        let vaults = try Manifest.load().fixtures.filter { $0.file.hasPrefix("vaults/") }
+        #expect(Set(vaults.map { $0.formatVersion ?? 1 }) == [1, 2])
+        for vault in vaults {
+            // A private copy: opening a vault writes next to it.
+            let (version, lengths) = try inTemporaryDirectory { directory in
+                let copy = directory + "/copy.session"
+                try FileManager.default.copyItem(atPath: FixturePaths.path(vault.file), toPath: copy)
+                return try withRawDatabase(copy) { db in
+                let version = try db.integer("SELECT format_version FROM sv_header")
+                let statement = try db.statement("SELECT length(ciphertext) FROM sv_record")
+                defer { statement.reset() }
+                var lengths: [Int64] = []
+                while try statement.step() { lengths.append(statement.int64(0)) }
+                return (version, lengths)
+                }
+            }
+            #expect(version == Int64(vault.formatVersion ?? 1), "\(vault.file)")
+            if version == 2 {
+                for length in lengths { #expect((length - 16) % 128 == 0 && length >= 144, "\(vault.file): a \(length)-byte ciphertext") }
+            } else {
+                #expect(lengths.contains { ($0 - 16) % 128 != 0 }, "\(vault.file): version-1 records are not padded")
+            }
+        }
     }
 
     @Test(arguments: try Manifest.load().fixtures)

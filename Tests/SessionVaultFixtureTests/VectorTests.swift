@@ -180,6 +180,8 @@ struct VectorTests {
             var recordKey: String
             var nonce: String
             var plaintext: String
+            /// Version 2 only: the plaintext padded to a multiple of 128 bytes, what is sealed.
+            var paddedPlaintext: String?
             var ciphertext: String
             var decoded: Decoded
         }
@@ -229,19 +231,33 @@ struct VectorTests {
         }
     }
 
-    @Test func recordVectors() throws {
-        let file = try vectorFile("records.json", as: RecordsFile.self)
+    /// `records.json` (format version 1, unpadded) and `records-v2.json` (version 2, padded).
+    @Test(arguments: [("records.json", UInt32(1)), ("records-v2.json", 2)])
+    func recordVectors(fileName: String, formatVersion: UInt32) throws {
+        let file = try vectorFile(fileName, as: RecordsFile.self)
         #expect(Set(file.vectors.map(\.kind)) == Set(RecordKind.allCases.map(\.rawValue)), "every kind is covered")
         for vector in file.vectors {
             let kind = try #require(RecordKind(rawValue: vector.kind))
             #expect(kind.description == vector.kindName)
-            #expect(vector.formatVersion == StoredHeader.currentFormatVersion)
-            let keys = try KeySchedule(dataKey: try secret(bytes(vector.dataKey)), vaultID: bytes(vector.vaultId))
+            #expect(vector.formatVersion == formatVersion)
+            let keys = try KeySchedule(dataKey: try secret(bytes(vector.dataKey)), vaultID: bytes(vector.vaultId), formatVersion: vector.formatVersion)
             let tag = bytes(vector.tag)
             #expect(keys.tag(kind: kind, identity: bytes(vector.identity)) == tag, "\(vector.name)")
             #expect(kind.rawValue ^ keys.mask(tag: tag) == vector.maskedKind, "\(vector.name)")
             #expect(hex(reveal(keys.recordKey(kind: kind, tag: tag))) == vector.recordKey, "\(vector.name)")
-            #expect(hex(secretboxEasy(bytes(vector.plaintext), nonce: bytes(vector.nonce), key: bytes(vector.recordKey))) == vector.ciphertext)
+            var sealed = bytes(vector.plaintext)
+            if formatVersion >= 2 {
+                // ISO/IEC 7816-4 to a multiple of 128, as libsodium's sodium_pad computes it.
+                let padded = try #require(vector.paddedPlaintext.map(bytes))
+                var viaLibsodium = sealed + [UInt8](repeating: 0, count: 128)
+                var paddedCount = 0
+                #expect(sodium_pad(&paddedCount, &viaLibsodium, sealed.count, 128, viaLibsodium.count) == 0)
+                #expect(Array(viaLibsodium.prefix(paddedCount)) == padded, "\(vector.name): the padding")
+                sealed = padded
+            } else {
+                #expect(vector.paddedPlaintext == nil)
+            }
+            #expect(hex(secretboxEasy(sealed, nonce: bytes(vector.nonce), key: bytes(vector.recordKey))) == vector.ciphertext)
             #expect(hex(try Self.encode(kind, vector.decoded)) == vector.plaintext, "\(vector.name): the encoder")
 
             // The library's real open path accepts the row and decodes exactly `decoded`.

@@ -89,6 +89,8 @@ struct PostgresTests {
         let session = try sampleSession(channels: 20)
         let location = try PostgresTestServer.location(session: "dumped-\(UUID().uuidString)")
         let vault = try await open(location)
+        // PostgreSQL vaults use the same sealing: format version 2, records padded (docs/FORMAT.md §5.4).
+        #expect(await vault.formatVersion == 2)
         try await vault.save(session)
         try await vault.upsertPeers(PeerCacheTests.peers)
         try await vault.saveUpdateState(pts: 5, qts: 6, date: 7, seq: 8)

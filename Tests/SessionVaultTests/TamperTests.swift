@@ -4,9 +4,21 @@ import Testing
 import SessionVaultTestSupport
 
 /// Every tampering the format promises to catch, produced for real on real vault files.
+///
+/// The vaults here are written in format version 1, whose unpadded ciphertext lengths tell the
+/// record kinds apart: that is how these tests find the row to alter without the key. Version 2
+/// (padded, so lengths no longer tell kinds apart) runs the same open path with the padding checks
+/// added; its tampering is covered by `RecordPaddingTests` and the `v2-*` fixtures.
 @Suite("Tampering and hostile files")
 struct TamperTests {
-    /// Ciphertext lengths of each record kind in `sampleSession()` (MAC 16 + plaintext).
+    /// A fast configuration writing format version 1 (see the suite's comment).
+    func versionOneConfiguration() -> SessionVault.Configuration {
+        var configuration = fastConfiguration()
+        configuration.writesFormatVersionForTesting = 1
+        return configuration
+    }
+
+    /// Ciphertext lengths of each record kind in `sampleSession()` (MAC 16 + plaintext), version 1.
     static let ciphertextLengthByKind: [RecordKind: Int] = [
         .channelState: 16 + 12,
         .sessionExtras: 16 + 1 + 4 + 8,
@@ -17,7 +29,7 @@ struct TamperTests {
 
     /// Creates a closed vault holding `sampleSession()` and returns its path.
     func makeVault(in directory: String, name: String = "tamper") async throws -> String {
-        let vault = try await SessionVault.open(at: directory + "/" + name, passphrase: passphrase(), configuration: fastConfiguration())
+        let vault = try await SessionVault.open(at: directory + "/" + name, passphrase: passphrase(), configuration: versionOneConfiguration())
         try await vault.save(try sampleSession())
         let path = try #require(vault.path)
         try await vault.close()
@@ -209,7 +221,7 @@ struct TamperTests {
     @Test func resurrectedOldRowIsDetectedByTheManifest() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/resurrect.session"
-            let vault = try await SessionVault.open(at: path, passphrase: passphrase(), configuration: fastConfiguration())
+            let vault = try await SessionVault.open(at: path, passphrase: passphrase(), configuration: versionOneConfiguration())
             try await vault.save(try sampleSession(channels: 3))
             try await vault.close()
             // Keep a genuine sealed channel row, then let the vault forget that channel.
@@ -248,9 +260,13 @@ struct TamperTests {
             path = try await makeVault(in: directory, name: "magic")
             try flipByte(table: "sv_header", column: "magic", whereClause: "id = 1", in: path)
             try await expectOpenFails(path, code: .notAVault)
-            // A future format version.
+            // Another readable format version (1 relabelled as 2): the header MAC covers the version.
             path = try await makeVault(in: directory, name: "version")
             try setInteger(table: "sv_header", column: "format_version", value: 2, in: path)
+            try await expectOpenFails(path, code: .tampered)
+            // A future format version.
+            path = try await makeVault(in: directory, name: "future")
+            try setInteger(table: "sv_header", column: "format_version", value: 3, in: path)
             try await expectOpenFails(path, code: .unsupportedFormatVersion)
             // The keyslot's slot number is covered by the header MAC.
             path = try await makeVault(in: directory, name: "slot")

@@ -41,7 +41,7 @@ def open_agent(path, passphrase=PASSPHRASE, **options):
 def test_create_write_read_and_reopen(tmp_path):
     path = tmp_path / "bot.session"
     with open_agent(path, create=True) as agent:
-        assert agent.ready["protocol"] == 1 and agent.ready["format_version"] == 1
+        assert agent.ready["protocol"] == 1 and agent.ready["format_version"] == 2
         assert agent.ready["storage"] == "sqlite" and agent.pid > 0
         hello = agent.hello()
         assert hello["protocol"] == 1 and {"load", "write", "peer", "close"} <= set(hello["ops"])

@@ -2,19 +2,25 @@
 ///
 /// A record's key is derived from the data key and its location (vault id, kind, tag, format
 /// version), so a sealed value copied to another row, another kind or another vault fails to open.
+/// From format version 2 on, plaintexts are padded to a multiple of 128 bytes before sealing
+/// (``RecordPadding``), so that lengths do not tell record kinds or identifier lengths apart.
 final class RecordSealer {
-    /// The largest plaintext a record may have; larger ciphertexts are refused before decryption.
+    /// The largest plaintext a record may have (padding included from version 2 on); larger
+    /// ciphertexts are refused before decryption.
     static let maximumPlaintextByteCount = 64 * 1024
 
     let keys: KeySchedule
     /// Always ``SecretBoxCipher`` except in benchmark-only vaults (see ``RecordCipher``).
     let cipher: any RecordCipher
+    /// Whether plaintexts are padded: the vault's format version is 2 or later.
+    let padsPlaintexts: Bool
     /// Guarded scratch memory for plaintexts, reused for every record (callers are serialised by the vault).
     private let scratch: SecretBytes
 
     init(keys: KeySchedule, cipher: any RecordCipher = SecretBoxCipher()) throws(VaultError) {
         self.keys = keys
         self.cipher = cipher
+        self.padsPlaintexts = RecordPadding.applies(to: keys.formatVersion)
         self.scratch = try SecretBytes(count: Self.maximumPlaintextByteCount)
     }
 
@@ -30,7 +36,9 @@ final class RecordSealer {
         let sealed = try scratch.withUnsafeMutableBytes { (buffer) throws(VaultError) in
             var writer = ByteWriter(buffer)
             try encode(&writer)
-            return cipher.seal(writer.written, key: key)
+            guard padsPlaintexts else { return cipher.seal(writer.written, key: key) }
+            let padded = try RecordPadding.pad(buffer, count: writer.count)
+            return cipher.seal(UnsafeRawBufferPointer(rebasing: buffer[0..<padded]), key: key)
         }
         return SealedRecord(
             tag: tag,
@@ -42,7 +50,7 @@ final class RecordSealer {
 
     /// Opens and decodes a record.
     /// - Throws: ``VaultError/Code/tampered`` naming the kind when authentication fails;
-    ///   ``VaultError/Code/corrupt`` for malformed lengths.
+    ///   ``VaultError/Code/corrupt`` for malformed lengths, padding or plaintexts.
     func open(_ record: SealedRecord) throws(VaultError) -> (kind: RecordKind, decoded: RecordCodec.Decoded) {
         guard record.tag.count == 32 else {
             throw VaultError(.corrupt, "a record has a \(record.tag.count)-byte tag (expected 32)")
@@ -51,7 +59,8 @@ final class RecordSealer {
         let unmasked = RecordKind(rawValue: record.maskedKind ^ keys.mask(tag: record.tag))
         guard record.nonce.count == SecretBox.nonceByteCount,
             record.ciphertext.count >= cipher.overheadByteCount,
-            record.ciphertext.count <= Self.maximumPlaintextByteCount + cipher.overheadByteCount
+            record.ciphertext.count <= Self.maximumPlaintextByteCount + cipher.overheadByteCount,
+            !padsPlaintexts || Self.isPaddedLength(record.ciphertext.count - cipher.overheadByteCount)
         else {
             throw VaultError(
                 .corrupt,
@@ -73,7 +82,19 @@ final class RecordSealer {
             guard opened else {
                 throw VaultError(.tampered, "a \(kind) record failed authentication", recordKind: kind)
             }
-            return (kind, try RecordCodec.decode(kind: kind, from: UnsafeRawBufferPointer(output)))
+            var plaintext = UnsafeRawBufferPointer(output)
+            if padsPlaintexts {
+                guard let unpadded = RecordPadding.unpaddedCount(plaintext) else {
+                    throw VaultError(.corrupt, "a \(kind) record's padding is malformed", recordKind: kind)
+                }
+                plaintext = UnsafeRawBufferPointer(rebasing: plaintext[0..<unpadded])
+            }
+            return (kind, try RecordCodec.decode(kind: kind, from: plaintext))
         }
+    }
+
+    /// Whether a padded plaintext may have `count` bytes: a positive multiple of the block.
+    private static func isPaddedLength(_ count: Int) -> Bool {
+        count >= RecordPadding.blockByteCount && count % RecordPadding.blockByteCount == 0
     }
 }

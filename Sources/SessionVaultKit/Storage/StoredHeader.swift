@@ -5,8 +5,10 @@ public struct StoredHeader: Hashable, Sendable {
     /// The magic of benchmark-only vaults written with a non-secretbox record cipher: no opener
     /// accepts it, so such a vault can never be mistaken for (or reopened as) a real one.
     public static let benchmarkMagic: [UInt8] = Array("svbenchmark!".utf8)
-    /// The format version this build writes and reads.
-    public static let currentFormatVersion: UInt32 = 1
+    /// The format version this build writes: new vaults, and every vault after a key rotation.
+    public static let currentFormatVersion: UInt32 = 2
+    /// The format versions this build reads: 1 (records unpadded) and 2 (records padded, docs/FORMAT.md §5.4).
+    public static let readableFormatVersions: ClosedRange<UInt32> = 1...2
 
     /// The magic bytes as stored.
     public var magic: [UInt8]
