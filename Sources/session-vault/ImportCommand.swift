@@ -10,16 +10,18 @@ import Glibc
 import Darwin
 #endif
 
-/// `session-vault import SOURCE PATH`: a Telethon or Pyrogram session into a new vault.
+/// `session-vault import SOURCE PATH`: a Telethon, Pyrogram, GramJS, mtcute or gotd session into a new vault.
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Encrypt an existing Telethon or Pyrogram session into a new vault.",
+        abstract: "Encrypt an existing Telethon, Pyrogram, GramJS, mtcute or gotd session into a new vault.",
         discussion: """
             SOURCE is a session file (Telethon 1.x schema 7/8, Telethon v2 schema 10, Pyrogram schema 3, \
             Kurigram schema 4-7) or a file holding a session string (Telethon 353/369 characters, Pyrogram \
-            351/356/362); '-' reads a string from standard input. Session strings are never taken on the \
-            command line. The format is recognised by content; --format only confirms it.
+            351/356/362, GramJS StringSession, mtcute version 3) or a gotd session JSON file; '-' reads a \
+            string from standard input. Session strings are never taken on the command line. The format is \
+            recognised by content; --format confirms it (and resolves the one ambiguous case: a 353-character \
+            standard-base64 string, which GramJS reads as a Telethon IPv4 string).
 
             The vault is built in a temporary file beside PATH, reopened and compared with the source, and \
             only then moved to PATH: a failed import leaves no PATH, and the source is never modified. The \
@@ -37,7 +39,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Argument(help: "The new vault ('.session' is appended when the name has no extension).")
     var path: String
 
-    @Option(help: "Require this format: telethon, telethon-v2, telethon-string, pyrogram (or kurigram), pyrogram-string.")
+    @Option(help: "Require this format: telethon, telethon-v2, telethon-string, pyrogram (or kurigram), pyrogram-string, gramjs-string, mtcute-string, gotd-json.")
     var format: InteropFormatOption?
 
     @Option(help: KDFProfile.help)
