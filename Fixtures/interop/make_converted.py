@@ -37,6 +37,12 @@ PINS = [
     "shellingham==1.5.4", "typing-inspection==0.4.5", "typing_extensions==4.16.0",
     "opentele2==2.0.0", "Telethon==1.45.0", "pyaes==1.6.1", "rsa==4.9.1", "pyasn1==0.6.5",
 ]
+# The original opentele (thedemons, 2022; PyQt5) writes the legacy (pre-7.3) three-blob key file,
+# whose passcode key is PBKDF2-HMAC-SHA512 (100000 iterations).
+LEGACY_VENV = "opentele-1.15.1"
+LEGACY_PINS = ["opentele==1.15.1", "PyQt5==5.15.11", "PyQt5-Qt5==5.15.19", "PyQt5_sip==12.20.0", "TgCrypto==1.2.5",
+               "Telethon==1.45.0", "pyaes==1.6.1", "rsa==4.9.1", "pyasn1==0.6.5"]
+LEGACY_TDATA = [("tdata-legacy-opentele-1.15.1", ""), ("tdata-legacy-opentele-1.15.1-passcode", "correct horse battery staple")]
 # The local passcode of the passcode fixture (a fixture secret, like the synthetic keys).
 PASSCODE = "correct horse battery staple"
 
@@ -62,11 +68,9 @@ def key_facts(key: bytes) -> dict:
 
 def worker(job: str, args: list[str]) -> dict:
     import asyncio
-    from TGConvertor import converter
-    from TGConvertor.manager import SessionManager
-    from TGConvertor.sessions.gramjs import GramSession
 
     if job == "make":
+        from TGConvertor import converter
         out = Path(args[0])
         result = {}
         for name, source, kind in GRAMJS:
@@ -89,7 +93,28 @@ def worker(job: str, args: list[str]) -> dict:
             assert desktop.SaveTData(str(target), passcode=passcode), folder
             result[folder] = {"sources": [s for s, _ in sources], "passcode": bool(passcode)}
         return result
+    if job == "make-legacy":
+        import sqlite3
+        from opentele.api import API
+        from opentele.td import TDesktop, Account, AuthKey, AuthKeyType
+        from opentele.td.configs import DcId
+        out = Path(args[0])
+        result = {}
+        dc_id, key = sqlite3.connect(f"file:{HERE / 'telethon-v8.session'}?mode=ro", uri=True).execute(
+            "select dc_id, auth_key from sessions").fetchone()
+        for folder, passcode in LEGACY_TDATA:
+            desktop = TDesktop(api=API.TelegramDesktop)
+            desktop.kPerformanceMode = False
+            account = Account(owner=desktop, api=API.TelegramDesktop)
+            dc = DcId(dc_id)
+            # The same calls as tgconvertor 0.3.0's TDataSession.to_folder (written for this API).
+            account._setMtpAuthorizationCustom(dc, 6123456789, [AuthKey(key, AuthKeyType.ReadFromFile, dc)])
+            desktop._addSingleAccount(account)
+            assert desktop.SaveTData(str(out / folder), passcode=passcode), folder
+            result[folder] = {"sources": ["telethon-v8.session"], "passcode": bool(passcode)}
+        return result
     if job == "check-gramjs":
+        from TGConvertor.sessions.gramjs import GramSession
         session = GramSession.from_string(Path(args[0]).read_text().strip())
         return {"dc_id": session.dc_id, "server_address": session.server_address, "port": session.port,
                 "test_mode": session.test_mode, **key_facts(session.auth_key)}
@@ -108,17 +133,18 @@ def worker(job: str, args: list[str]) -> dict:
 
 # ---------------------------------------------------------------- driver
 
-def venv_python() -> Path:
+def venv_python(name: str = VENV) -> Path:
     import generate as G
     G.PINS[VENV] = PINS
-    return G.ensure_venv(Path(os.environ.get("SESSION_VAULT_INTEROP_VENV_DIR", G.DEFAULT_VENV_DIR)), VENV, quiet=True)
+    G.PINS[LEGACY_VENV] = LEGACY_PINS
+    return G.ensure_venv(Path(os.environ.get("SESSION_VAULT_INTEROP_VENV_DIR", G.DEFAULT_VENV_DIR)), name, quiet=True)
 
 
 def run(job: str, *args: str) -> dict:
     with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as handle:
         result = handle.name
     try:
-        proc = subprocess.run([str(venv_python()), __file__, "--worker", job, "--result", result, *args],
+        proc = subprocess.run([str(venv_python(LEGACY_VENV if job == "make-legacy" else VENV)), __file__, "--worker", job, "--result", result, *args],
                               capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
         if proc.returncode != 0:
             sys.stderr.write(proc.stdout + proc.stderr)
@@ -144,7 +170,7 @@ def facts_of_all(directory: Path, made: dict) -> dict:
             finally:
                 if passcode_file:
                     os.unlink(passcode_file)
-            entries[name] = {"format": "tdata", "made_by": "opentele2 2.0.0 TDesktop._addAccount + SaveTData (keys read by tgconvertor 0.3.0)",
+            entries[name] = {"format": "tdata", "made_by": info.get("made_with", "opentele2 2.0.0 TDesktop._addAccount + SaveTData (Telegram Desktop 7.3 key file)"),
                              **info, "passcode_text": PASSCODE if info.get("passcode") else "",
                              "files": sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()),
                              "facts": facts}
@@ -178,7 +204,7 @@ def main() -> None:
     manifest_path = HERE / "converted-manifest.json"
     if options.check:
         manifest = json.loads(manifest_path.read_text())
-        made = {name: {k: v for k, v in entry.items() if k in ("source", "converted_from", "sources", "passcode")}
+        made = {name: {k: v for k, v in entry.items() if k in ("source", "converted_from", "sources", "passcode", "made_with")}
                 for name, entry in manifest["fixtures"].items()}
         now = facts_of_all(HERE, made)
         bad = [name for name in made if now[name]["facts"] != manifest["fixtures"][name]["facts"]]
@@ -186,6 +212,10 @@ def main() -> None:
         raise SystemExit(1 if bad else 0)
     with tempfile.TemporaryDirectory() as scratch:
         made = run("make", scratch)
+        legacy = run("make-legacy", scratch)
+        for entry in legacy.values():
+            entry["made_with"] = "opentele 1.15.1 (legacy key file)"
+        made.update(legacy)
         entries = facts_of_all(Path(scratch), made)
         for name in made:
             target = HERE / name
@@ -196,7 +226,7 @@ def main() -> None:
             shutil.move(str(Path(scratch) / name), str(target))
     manifest = {"generator": {"script": "Fixtures/interop/make_converted.py", "venv": VENV, "pins": PINS,
                               "python": sys.version.split()[0]},
-                "fixtures": entries}
+                "legacy_venv": LEGACY_VENV, "legacy_pins": LEGACY_PINS, "fixtures": entries}
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     print(f"wrote {len(entries)} fixtures and {manifest_path.name}")
 

@@ -66,6 +66,8 @@ public enum SessionExporter {
         case .gotdJSON:
             let (text, notes) = try GotdSessionFormat.encode(session)
             return (text, Report(format: format, schemaVersion: nil, notes: notes))
+        case .tdata:
+            throw VaultError(.invalidArgument, "tdata is import-only: SessionVault never writes a Telegram Desktop folder")
         default:
             throw VaultError(.invalidArgument, "\(format) is a SQLite file format, not a string")
         }

@@ -10,6 +10,7 @@
 /// | ``gramjsString`` | GramJS `StringSession` | `1` + standard base64 of a text address, port and key |
 /// | ``mtcuteString`` | mtcute string session | version 3 |
 /// | ``gotdJSON`` | gotd `session.FileStorage` JSON | `Version` 1 |
+/// | ``tdata`` | Telegram Desktop `tdata` folder (import only) | legacy key file; 7.3 key file without passcode |
 public enum SessionFormat: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Telethon 1.x SQLite session file.
     case telethon
@@ -27,6 +28,8 @@ public enum SessionFormat: String, Sendable, Hashable, CaseIterable, CustomStrin
     case mtcuteString = "mtcute-string"
     /// gotd (Go) session JSON, as `session.FileStorage` writes it.
     case gotdJSON = "gotd-json"
+    /// Telegram Desktop's `tdata` folder (import only: ``TDataImporter``).
+    case tdata
 
     /// The name used on the command line and in messages, e.g. `telethon-string`.
     public var name: String { rawValue }
@@ -43,7 +46,7 @@ public enum SessionFormat: String, Sendable, Hashable, CaseIterable, CustomStrin
     public var isSQLite: Bool {
         switch self {
         case .telethon, .telethonV2, .pyrogram: true
-        case .telethonString, .pyrogramString, .gramjsString, .mtcuteString, .gotdJSON: false
+        case .telethonString, .pyrogramString, .gramjsString, .mtcuteString, .gotdJSON, .tdata: false
         }
     }
 
@@ -53,7 +56,7 @@ public enum SessionFormat: String, Sendable, Hashable, CaseIterable, CustomStrin
         case .telethon: 7...8
         case .telethonV2: 10...10
         case .pyrogram: 3...7
-        case .telethonString, .pyrogramString, .gramjsString, .mtcuteString, .gotdJSON: nil
+        case .telethonString, .pyrogramString, .gramjsString, .mtcuteString, .gotdJSON, .tdata: nil
         }
     }
 
@@ -63,7 +66,7 @@ public enum SessionFormat: String, Sendable, Hashable, CaseIterable, CustomStrin
         case .telethon: [8, 7]
         case .telethonV2: [10]
         case .pyrogram: [3, 7]
-        case .telethonString, .pyrogramString, .gramjsString, .mtcuteString, .gotdJSON: nil
+        case .telethonString, .pyrogramString, .gramjsString, .mtcuteString, .gotdJSON, .tdata: nil
         }
     }
 
@@ -78,6 +81,7 @@ public enum SessionFormat: String, Sendable, Hashable, CaseIterable, CustomStrin
         case .gramjsString: "GramJS string session"
         case .mtcuteString: "mtcute string session"
         case .gotdJSON: "gotd session JSON"
+        case .tdata: "Telegram Desktop tdata"
         }
     }
 }
