@@ -27,6 +27,13 @@ struct TDataCommandTests {
             #expect(imported.err.contains("user 6123456789"))
             #expect(imported.err.contains("still holds the Telegram Desktop session"))
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { !$0.hasSuffix("-lock") } == ["desk.session"])
+            // The vault holds no 16-byte window of the imported key.
+            let key = try #require(try TDataImporter.read(folder: folder, passcode: nil)[0].imported.session.dataCenters.first?.authKey)
+            let vault = fileBytes(directory + "/desk.session")
+            let windows = key.withUnsafeBytes { raw in stride(from: 0, to: 241, by: 16).map { Array(raw[$0..<($0 + 16)]) } }
+            for window in windows {
+                #expect(!(0...(vault.count - 16)).contains { vault[$0] == window[0] && Array(vault[$0..<($0 + 16)]) == window })
+            }
             // Same key and well-known address as the Telethon file it was made from: the GramJS export is
             // exactly what tgconvertor made from that Telethon file.
             let exported = try await CLI.run(
@@ -59,6 +66,17 @@ struct TDataCommandTests {
             let missing = try await CLI.run(["import", folder, "x", "--account", "4", "--kdf", "interactive"], environment: Self.env, directory: directory)
             #expect(missing.status != 0)
             #expect(missing.err.contains("no account of index 4"))
+        }
+    }
+
+    @Test func allStopsBeforeAnyVaultWhenOneDestinationExists() async throws {
+        try await withTemporaryDirectory { directory in
+            try Data("occupied".utf8).write(to: URL(fileURLWithPath: directory + "/each-1.session"))
+            let result = try await CLI.run(
+                ["import", Self.fixtures + "/tdata-two-accounts", "--all", "each", "--kdf", "interactive"], environment: Self.env, directory: directory)
+            #expect(result.status != 0)
+            #expect(result.err.contains("each-1.session already exists"), "\(result.err)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["each-1.session"])
         }
     }
 
