@@ -22,6 +22,9 @@ extension ImportCommand {
     }
 
     func importTData() async throws(VaultError) {
+        if let forced = format?.format, forced != .tdata {
+            throw VaultError(.invalidArgument, "--format \(forced) was given, but \(source) is a Telegram Desktop tdata folder")
+        }
         var passcode = try Self.tdataPasscode(prompt: false)
         var accounts: [TDataImporter.Account]
         do throws(VaultError) {

@@ -105,6 +105,16 @@ struct TDataCommandTests {
         }
     }
 
+    @Test func aForcedOtherFormatIsRefused() async throws {
+        try await withTemporaryDirectory { directory in
+            let result = try await CLI.run(
+                ["import", Self.fixtures + "/tdata-telethon-v8", "desk", "--format", "telethon", "--kdf", "interactive"],
+                environment: Self.env, directory: directory)
+            #expect(result.status != 0)
+            #expect(result.err.contains("is a Telegram Desktop tdata folder"), "\(result.err)")
+        }
+    }
+
     @Test func telegramDesktop73PasscodeIsRefusedClearly() async throws {
         try await withTemporaryDirectory { directory in
             var env = Self.env
