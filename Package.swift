@@ -42,12 +42,16 @@ let package = Package(
         ),
         // A few system calls that the Glibc module does not export (prctl).
         .target(name: "CSystemShims"),
+        // AES-256 decryption (IGE mode) and MD5, which reading Telegram Desktop `tdata` needs and
+        // libsodium lacks (SECURITY.md, "tdata import"). Decryption only; no dependency.
+        .target(name: "CTDataCrypto"),
         .target(
             name: "SessionVaultKit",
             dependencies: [
                 "CSodium",
                 "CSQLite",
                 "CSystemShims",
+                "CTDataCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -105,6 +109,7 @@ let package = Package(
                 "SessionVaultOperations",
                 "SessionVaultTestSupport",
                 "CSodium",
+                "CTDataCrypto",
                 .target(name: "SessionVaultPostgres", condition: postgres),
             ]
         ),
@@ -156,7 +161,7 @@ for target in package.targets where ["SessionVaultPostgres", "session-vault", "S
     target.swiftSettings = (target.swiftSettings ?? []) + [.define("SESSION_VAULT_POSTGRES", .when(traits: ["PostgreSQL"]))]
 }
 
-for target in package.targets where target.type != .system && !["CSQLite", "CSystemShims", "CPowerLossVFS"].contains(target.name) {
+for target in package.targets where target.type != .system && !["CSQLite", "CSystemShims", "CTDataCrypto", "CPowerLossVFS"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

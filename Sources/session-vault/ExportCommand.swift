@@ -7,16 +7,17 @@ import Glibc
 import Darwin
 #endif
 
-/// `session-vault export PATH --format F --plaintext`: a vault back out to a Telethon or Pyrogram format.
+/// `session-vault export PATH --format F --plaintext`: a vault back out to a Telethon, Pyrogram, GramJS, mtcute or gotd format.
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a vault's session as a plaintext Telethon or Pyrogram session (for migrating away).",
+        abstract: "Write a vault's session as a plaintext Telethon, Pyrogram, GramJS, mtcute or gotd session (for migrating away).",
         discussion: """
             Formats: telethon (SQLite, schema 8; --schema 7 for Telethon <= 1.42), telethon-v2 (schema 10), \
             telethon-string, pyrogram (SQLite schema 3, read by Pyrogram 2.0 and, after migration, Kurigram), \
             kurigram (pyrogram schema 7: keeps the address, update state and several usernames), \
-            pyrogram-string. The real libraries load the result with the same DC, address, port, auth key, \
+            pyrogram-string, gramjs-string (GramJS StringSession), mtcute-string (version 3), gotd-json (the \
+            JSON of gotd's session.FileStorage). The real libraries load the result with the same DC, address, port, auth key, \
             user and update state, as far as the format holds them; what it cannot hold is listed on \
             standard error.
 
@@ -33,7 +34,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Argument(help: "The vault file.")
     var path: String?
 
-    @Option(help: "telethon, telethon-v2, telethon-string, pyrogram, kurigram or pyrogram-string.")
+    @Option(help: "telethon, telethon-v2, telethon-string, pyrogram, kurigram, pyrogram-string, gramjs-string, mtcute-string or gotd-json.")
     var format: InteropFormatOption
 
     @Flag(help: "Acknowledge that the output holds the auth key in plaintext.")

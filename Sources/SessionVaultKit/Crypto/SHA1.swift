@@ -1,4 +1,5 @@
-/// SHA-1, used for exactly one purpose: Telegram's auth key id (``AuthKey/id``).
+/// SHA-1, used for Telegram's auth key id (``AuthKey/id``) and, when importing Telegram Desktop
+/// `tdata`, for the message-key check and the old MTProto AES key derivation that format defines.
 ///
 /// libsodium has no SHA-1, and Telegram defines the key id as the low 64 bits of SHA-1(key), so
 /// the vault computes it itself. The message is read in place (it lives in guarded memory) and the
@@ -6,6 +7,14 @@
 enum SHA1 {
     /// Returns the 20-byte SHA-1 digest of `message`.
     static func digest(_ message: UnsafeRawBufferPointer) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 20)
+        out.withUnsafeMutableBytes { digest(message, into: $0) }
+        return out
+    }
+
+    /// Writes the 20-byte SHA-1 digest of `message` into the first 20 bytes of `output` (guarded
+    /// memory when the digest is key material).
+    static func digest(_ message: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
         var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
         var block = [UInt8](repeating: 0, count: 64)
         var w = [UInt32](repeating: 0, count: 80)
@@ -67,14 +76,12 @@ enum SHA1 {
             }
             h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
         }
-        var out = [UInt8]()
-        out.reserveCapacity(20)
-        for word in [h.0, h.1, h.2, h.3, h.4] {
-            out.append(UInt8(truncatingIfNeeded: word >> 24))
-            out.append(UInt8(truncatingIfNeeded: word >> 16))
-            out.append(UInt8(truncatingIfNeeded: word >> 8))
-            out.append(UInt8(truncatingIfNeeded: word))
+        for (index, word) in [h.0, h.1, h.2, h.3, h.4].enumerated() {
+            output[4 * index] = UInt8(truncatingIfNeeded: word >> 24)
+            output[4 * index + 1] = UInt8(truncatingIfNeeded: word >> 16)
+            output[4 * index + 2] = UInt8(truncatingIfNeeded: word >> 8)
+            output[4 * index + 3] = UInt8(truncatingIfNeeded: word)
         }
-        return out
+        h = (0, 0, 0, 0, 0)
     }
 }

@@ -11,7 +11,7 @@ public struct ImportedSession: Sendable {
     public var peers: [Peer]
     /// The format that was read.
     public var format: SessionFormat
-    /// The SQLite schema version, or the string length for strings.
+    /// The SQLite schema version, the string length for strings, or the writer's version for `tdata`.
     public var schemaVersion: Int?
     /// What was inferred, dropped or could not be known, one sentence each.
     public var notes: [String]
@@ -28,6 +28,7 @@ public struct ImportedSession: Sendable {
     /// `Telethon 1.x SQLite session, schema 8`, `Pyrogram/Kurigram session string, 362 characters`.
     public var sourceDescription: String {
         guard let schemaVersion else { return format.displayName }
+        if format == .tdata { return "\(format.displayName), written by version \(TDataImporter.appVersionText(Int32(truncatingIfNeeded: schemaVersion)))" }
         return format.isSQLite
             ? "\(format.displayName), schema \(schemaVersion)"
             : "\(format.displayName), \(schemaVersion) characters"

@@ -40,7 +40,8 @@ public enum SessionExporter {
         }
     }
 
-    /// Encodes a string format (``SessionFormat/telethonString`` or ``SessionFormat/pyrogramString``)
+    /// Encodes a text format (``SessionFormat/telethonString``, ``SessionFormat/pyrogramString``,
+    /// ``SessionFormat/gramjsString``, ``SessionFormat/mtcuteString``, ``SessionFormat/gotdJSON``)
     /// into guarded memory: ASCII characters, no newline.
     /// - Warning: The result is the plaintext session; write it with `write(2)` from inside
     ///   `withUnsafeBytes`, never through a `String`.
@@ -56,6 +57,17 @@ public enum SessionExporter {
         case .pyrogramString:
             let (text, notes) = try PyrogramStringFormat.encode(session, apiID: options.apiID)
             return (text, Report(format: format, schemaVersion: nil, notes: notes))
+        case .gramjsString:
+            let (text, notes) = try GramJSStringFormat.encode(session)
+            return (text, Report(format: format, schemaVersion: nil, notes: notes))
+        case .mtcuteString:
+            let (text, notes) = try MtcuteStringFormat.encode(session)
+            return (text, Report(format: format, schemaVersion: nil, notes: notes))
+        case .gotdJSON:
+            let (text, notes) = try GotdSessionFormat.encode(session)
+            return (text, Report(format: format, schemaVersion: nil, notes: notes))
+        case .tdata:
+            throw VaultError(.invalidArgument, "tdata is import-only: SessionVault never writes a Telegram Desktop folder")
         default:
             throw VaultError(.invalidArgument, "\(format) is a SQLite file format, not a string")
         }

@@ -217,6 +217,10 @@ public enum SessionImporter {
         try secret.withUnsafeBytes { (all) throws(VaultError) -> ImportedSession in
             let range = SecretInput.trimmedRange(all)
             let text = UnsafeRawBufferPointer(rebasing: all[range])
+            if format == .gramjsString, text.first == GramJSStringFormat.version {
+                // Forced: read it as GramJS's own reader does (a 352-character body as Telethon IPv4).
+                return try GramJSStringFormat.decode(text)
+            }
             let detected = try detectString(text, origin: origin)
             if let format, format != detected {
                 throw VaultError(
@@ -224,12 +228,24 @@ public enum SessionImporter {
                     "--format \(format) was given, but \(origin) holds a \(detected.displayName) (\(text.count) characters)"
                 )
             }
-            return detected == .telethonString
-                ? try TelethonStringFormat.decode(text) : try PyrogramStringFormat.decode(text)
+            switch detected {
+            case .telethonString: return try TelethonStringFormat.decode(text)
+            case .gramjsString: return try GramJSStringFormat.decode(text)
+            case .mtcuteString: return try MtcuteStringFormat.decode(text)
+            case .gotdJSON: return try GotdSessionFormat.decode(text)
+            default: return try PyrogramStringFormat.decode(text)
+            }
         }
     }
 
-    /// The string format of `text`, or an error that says what the text looks like.
+    /// The text format of `text`, or an error that says what the text looks like.
+    ///
+    /// JSON (`{`) is a gotd session. A string starting with `1` is Telethon (URL-safe base64, 353 or
+    /// 369 characters) or GramJS (standard base64; a text address): a 369-character string in the
+    /// characters both alphabets share is told apart by its decoded address field. A 353-character
+    /// string in the standard alphabet is ambiguous (GramJS's reader takes any 352-character body
+    /// for a Telethon IPv4 string) and needs `--format`. URL-safe unpadded strings of 351, 356 or 362
+    /// characters are Pyrogram; other URL-safe strings whose first byte is 3 are mtcute.
     static func detectString(_ text: UnsafeRawBufferPointer, origin: String) throws(VaultError) -> SessionFormat {
         let count = text.count
         guard count > 0 else { throw VaultError(.invalidArgument, "\(origin) is empty (only whitespace): no session string") }
@@ -239,27 +255,56 @@ public enum SessionImporter {
                 "\(origin) holds a SessionVault sealed string (svs1.…), not a plaintext session; open it with its passphrase instead"
             )
         }
-        if let bad = text.firstIndex(where: { !GuardedBase64.isAlphabet($0) && $0 != 61 }) {
-            let hasStandard = text.contains(43) || text.contains(47)  // '+' or '/'
-            let hint =
-                hasStandard
-                ? " ('+' or '/': standard base64, as gramjs writes; not a Telethon or Pyrogram string)"
-                : (text[0] == 34 || text[0] == 39 ? " (it starts with a quote: remove the quotes)" : "")
+        if text[0] == UInt8(ascii: "{") { return .gotdJSON }
+        let isStandardOnly: (UInt8) -> Bool = { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") }
+        let isURLSafeOnly: (UInt8) -> Bool = { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+        if let bad = text.firstIndex(where: { !GuardedBase64.isAlphabet($0) && $0 != 61 && !isStandardOnly($0) }) {
+            let hint = text[0] == 34 || text[0] == 39 ? " (it starts with a quote: remove the quotes)" : ""
             throw VaultError(
                 .invalidArgument,
-                "\(origin) holds a string of \(count) characters, not base64: character \(bad + 1) is outside URL-safe base64\(hint)"
+                "\(origin) holds a string of \(count) characters, not base64: character \(bad + 1) is outside base64\(hint)"
+            )
+        }
+        let standard = text.contains(where: isStandardOnly)
+        let urlSafe = text.contains(where: isURLSafeOnly)
+        if standard && urlSafe {
+            throw VaultError(
+                .invalidArgument,
+                "\(origin) holds a string of \(count) characters that mixes standard base64 ('+' or '/') with URL-safe base64 ('-' or '_'): no session string does"
+            )
+        }
+        if text[0] == TelethonStringFormat.version {
+            if count == 353 && standard {
+                throw VaultError(
+                    .invalidArgument,
+                    "\(origin) holds an ambiguous 353-character string in standard base64: GramJS reads a 352-character body as a "
+                        + "Telethon IPv4 string, its writer never makes one; give --format gramjs-string to read it as GramJS does"
+                )
+            }
+            if TelethonStringFormat.lengths.contains(count) && !standard {
+                if count == 369 && !urlSafe, let payload = try GramJSStringFormat.decodeBody(text),
+                    payload.withUnsafeBytes({ GramJSStringFormat.hasTextAddress($0) })
+                {
+                    return .gramjsString
+                }
+                return .telethonString
+            }
+            if !urlSafe && count > 1 && (count - 1) % 4 == 0 { return .gramjsString }
+        }
+        if standard {
+            throw VaultError(
+                .invalidArgument,
+                "\(origin) holds a string of \(count) characters in standard base64 ('+' or '/') that does not start with '1', "
+                    + "so it is no GramJS string (and Telethon, Pyrogram and mtcute strings are URL-safe)"
             )
         }
         if TelethonStringFormat.lengths.contains(count) {
-            guard text[0] == TelethonStringFormat.version else {
-                let shown = GuardedBase64.isAlphabet(text[0]) ? "'\(Character(Unicode.Scalar(text[0])))'" : "'='"
-                throw VaultError(
-                    .invalidArgument,
-                    "\(origin) holds a string of \(count) characters (a Telethon string length) with the unknown version "
-                        + "character \(shown); Telethon strings start with '1'"
-                )
-            }
-            return .telethonString
+            let shown = GuardedBase64.isAlphabet(text[0]) ? "'\(Character(Unicode.Scalar(text[0])))'" : "'='"
+            throw VaultError(
+                .invalidArgument,
+                "\(origin) holds a string of \(count) characters (a Telethon string length) with the unknown version "
+                    + "character \(shown); Telethon strings start with '1'"
+            )
         }
         if PyrogramStringFormat.lengths.contains(count) {
             guard !text.contains(61) else {
@@ -270,6 +315,18 @@ public enum SessionImporter {
             }
             return .pyrogramString
         }
+        // mtcute: URL-safe base64 whose first byte is the version 3 ("Aw"); versions 1 and 2 ("AQ", "Ag").
+        if count >= 8, text[0] == UInt8(ascii: "A") {
+            switch text[1] {
+            case UInt8(ascii: "w"): return .mtcuteString
+            case UInt8(ascii: "Q"), UInt8(ascii: "g"):
+                throw VaultError(
+                    .invalidArgument,
+                    "\(origin) looks like an mtcute string session of version \(text[1] == UInt8(ascii: "Q") ? 1 : 2); mtcute and this build read only version 3"
+                )
+            default: break
+            }
+        }
         var hint = ""
         if count == 352 || count == 368 {
             hint = text[0] == TelethonStringFormat.version
@@ -278,7 +335,8 @@ public enum SessionImporter {
         throw VaultError(
             .invalidArgument,
             "\(origin) holds a string of \(count) characters, which is no known session string: Telethon strings are "
-                + "353 or 369 characters starting with '1', Pyrogram strings 351, 356 or 362\(hint)"
+                + "353 or 369 characters starting with '1', Pyrogram strings 351, 356 or 362, GramJS strings start with '1', "
+                + "mtcute strings with 'Aw', gotd sessions are JSON\(hint)"
         )
     }
 }
