@@ -28,10 +28,10 @@ extension ImportCommand {
         var passcode = try Self.tdataPasscode(prompt: false)
         var accounts: [TDataImporter.Account]
         do throws(VaultError) {
-            accounts = try TDataImporter.read(folder: source, passcode: passcode)
+            accounts = try await TDataImporter.read(folder: source, passcode: passcode)
         } catch where error.code == .wrongPassphrase && passcode == nil && error.message.contains("locked with a local passcode") {
             passcode = try Self.tdataPasscode(prompt: true)
-            accounts = try TDataImporter.read(folder: source, passcode: passcode)
+            accounts = try await TDataImporter.read(folder: source, passcode: passcode)
         }
         passcode?.wipe()
         let listed = accounts.map { account in

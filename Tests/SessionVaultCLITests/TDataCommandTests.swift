@@ -28,7 +28,7 @@ struct TDataCommandTests {
             #expect(imported.err.contains("still holds the Telegram Desktop session"))
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { !$0.hasSuffix("-lock") } == ["desk.session"])
             // The vault holds no 16-byte window of the imported key.
-            let key = try #require(try TDataImporter.read(folder: folder, passcode: nil)[0].imported.session.dataCenters.first?.authKey)
+            let key = try #require(try await TDataImporter.read(folder: folder, passcode: nil)[0].imported.session.dataCenters.first?.authKey)
             let vault = fileBytes(directory + "/desk.session")
             let windows = key.withUnsafeBytes { raw in stride(from: 0, to: 241, by: 16).map { Array(raw[$0..<($0 + 16)]) } }
             for window in windows {

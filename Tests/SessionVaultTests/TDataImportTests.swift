@@ -64,10 +64,10 @@ import SessionVaultTestSupport
     }
 
     @Test(arguments: ["tdata-telethon-v8", "tdata-two-accounts", "tdata-legacy-opentele-1.15.1", "tdata-legacy-opentele-1.15.1-passcode"])
-    func everyAccountHasItsManifestFacts(folder: String) throws {
+    func everyAccountHasItsManifestFacts(folder: String) async throws {
         let entry = Self.manifest[folder]!
         let locked = entry["passcode"] as? Bool ?? false
-        let accounts = try TDataImporter.read(folder: InteropFixtures.path(folder), passcode: locked ? Self.secret(Self.passcode) : nil)
+        let accounts = try await TDataImporter.read(folder: InteropFixtures.path(folder), passcode: locked ? Self.secret(Self.passcode) : nil)
         let expected = (entry["facts"] as! [String: Any])["accounts"] as! [[String: Any]]
         #expect(accounts.count == expected.count)
         for (account, facts) in zip(accounts, expected) {
@@ -85,20 +85,20 @@ import SessionVaultTestSupport
         #expect(accounts[0].imported.session.dataCenters.first?.authKey == telethon.session.dataCenters.first { $0.authKey != nil }?.authKey)
     }
 
-    @Test func legacyPasscodeIsNeededAndChecked() throws {
+    @Test func legacyPasscodeIsNeededAndChecked() async throws {
         let folder = InteropFixtures.path("tdata-legacy-opentele-1.15.1-passcode")
-        let missing = #expect(throws: VaultError.self) { try TDataImporter.read(folder: folder, passcode: nil) }
+        let missing = await #expect(throws: VaultError.self) { try await TDataImporter.read(folder: folder, passcode: nil) }
         #expect(missing?.code == .wrongPassphrase)
         #expect(missing?.message.contains("locked with a local passcode") == true, "\(missing?.message ?? "")")
-        let wrong = #expect(throws: VaultError.self) { try TDataImporter.read(folder: folder, passcode: Self.secret("not the passcode")) }
+        let wrong = await #expect(throws: VaultError.self) { try await TDataImporter.read(folder: folder, passcode: Self.secret("not the passcode")) }
         #expect(wrong?.code == .wrongPassphrase)
         #expect(wrong?.message.contains("not the passcode") == false)
     }
 
-    @Test func telegramDesktop73PasscodeWrapIsRefusedClearly() throws {
+    @Test func telegramDesktop73PasscodeWrapIsRefusedClearly() async throws {
         let folder = InteropFixtures.path("tdata-telethon-v8-passcode")
         for passcode in [nil, try Self.secret(Self.passcode)] {
-            let error = #expect(throws: VaultError.self) { try TDataImporter.read(folder: folder, passcode: passcode) }
+            let error = await #expect(throws: VaultError.self) { try await TDataImporter.read(folder: folder, passcode: passcode) }
             #expect(error?.code == .invalidArgument)
             #expect(error?.message.contains("Telegram Desktop 7.3 way") == true, "\(error?.message ?? "")")
         }
@@ -118,31 +118,31 @@ import SessionVaultTestSupport
             let account = folder + "/D877F783D5D3EF8Cs"
             let original = fileBytes(key)
             let accountBytes = fileBytes(account)
-            func expectError(_ code: VaultError.Code, _ fragment: String) {
-                let error = #expect(throws: VaultError.self) { try TDataImporter.read(folder: folder, passcode: nil) }
+            func expectError(_ code: VaultError.Code, _ fragment: String) async {
+                let error = await #expect(throws: VaultError.self) { try await TDataImporter.read(folder: folder, passcode: nil) }
                 #expect(error?.code == code, "\(error?.message ?? "")")
                 #expect(error?.message.contains(fragment) == true, "\(error?.message ?? "")")
             }
             try writeFile(key, Array(original.prefix(100)))
-            expectError(.corrupt, "MD5")
+            await expectError(.corrupt, "MD5")
             try writeFile(key, Array(original.prefix(10)))
-            expectError(.corrupt, "truncated")
+            await expectError(.corrupt, "truncated")
             try writeFile(key, Array("SQLite format 3\0".utf8) + Array(original.dropFirst(16)))
-            expectError(.invalidArgument, "TDF$")
+            await expectError(.invalidArgument, "TDF$")
             // A trailer of version 3 (MD5 recomputed, so only the version differs).
             var data = Array(original[8..<(original.count - 16)])
             let trailerAt = data.count - 16 + 4
             #expect(Array(data[(trailerAt - 4)..<trailerAt]) == [0x4B, 0x44, 0x32, 0x00])
             data[trailerAt + 3] = 3
             try writeFile(key, Self.tdf(version: Array(original[4..<8]), data: data))
-            expectError(.invalidArgument, "version 3, newer than")
+            await expectError(.invalidArgument, "version 3, newer than")
             try writeFile(key, original)
             var damaged = accountBytes
             damaged[40] ^= 1
             try writeFile(account, Self.tdf(version: Array(accountBytes[4..<8]), data: Array(damaged[8..<(damaged.count - 16)])))
-            expectError(.corrupt, "does not decrypt")
+            await expectError(.corrupt, "does not decrypt")
             try writeFile(account, accountBytes)
-            _ = try TDataImporter.read(folder: folder, passcode: nil)
+            _ = try await TDataImporter.read(folder: folder, passcode: nil)
         }
     }
 

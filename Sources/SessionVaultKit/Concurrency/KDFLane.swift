@@ -27,6 +27,20 @@ enum KDFLane {
         return try await derive(passphrase, salt: salt, parameters: parameters, on: hop)
     }
 
+    /// Runs `work` (another key derivation: a foreign format's PBKDF2, say) on a derivation thread,
+    /// so that it never holds a thread of Swift's cooperative pool or the caller's actor.
+    static func run<Value: Sendable>(_ work: @Sendable () throws(VaultError) -> Value) async throws(VaultError) -> Value {
+        let hop = ExecutorHop(executor: try VaultExecutor(pool: pool))
+        return try await perform(work, on: hop)
+    }
+
+    private static func perform<Value: Sendable>(
+        _ work: @Sendable () throws(VaultError) -> Value,
+        on hop: isolated ExecutorHop
+    ) throws(VaultError) -> Value {
+        try work()
+    }
+
     private static func derive(
         _ passphrase: Passphrase,
         salt: [UInt8],

@@ -10,7 +10,7 @@ import CTDataCrypto
 /// written anywhere. docs/SESSION-FORMATS.md describes the layout and where it was read from.
 ///
 /// ```swift
-/// let accounts = try TDataImporter.read(folder: "tdata", passcode: nil)
+/// let accounts = try await TDataImporter.read(folder: "tdata", passcode: nil)
 /// print(accounts.map(\.index))
 /// ```
 ///
@@ -52,7 +52,15 @@ public enum TDataImporter {
     /// - Throws: ``VaultError/Code/wrongPassphrase`` when the folder needs a passcode (none was given)
     ///   or the passcode is wrong; ``VaultError/Code/corrupt`` for truncated or damaged files;
     ///   ``VaultError/Code/invalidArgument`` for a folder this build cannot read (the message says why).
-    public static func read(folder: String, passcode: SecretBytes?) throws(VaultError) -> [Account] {
+    ///
+    /// The work (a PBKDF2 of 100,000 rounds with a passcode) runs on a key-derivation thread, never
+    /// on Swift's cooperative pool or the caller's actor.
+    public static func read(folder: String, passcode: SecretBytes?) async throws(VaultError) -> [Account] {
+        try await KDFLane.run { () throws(VaultError) -> [Account] in try readBlocking(folder: folder, passcode: passcode) }
+    }
+
+    /// ``read(folder:passcode:)`` on the calling thread.
+    static func readBlocking(folder: String, passcode: SecretBytes?) throws(VaultError) -> [Account] {
         guard let keyPath = keyFilePath(in: folder) else {
             throw VaultError(.invalidArgument, "\(folder) has no key_datas file: it is not a Telegram Desktop tdata folder")
         }
