@@ -71,7 +71,6 @@ public enum PostgresFleetBenchmark {
         let logger = Logger(label: "SessionVault.bench")
         let pool = try PostgresPool.shared(for: first, logger: logger)
         let admin = try await connectAdmin(first, logger: logger)
-        defer { _ = admin.close() as EventLoopFuture<Void> }
         let peak = Shared(0)
         let sampler = Task {
             while !Task.isCancelled {
@@ -79,8 +78,28 @@ public enum PostgresFleetBenchmark {
                 try? await Task.sleep(for: .milliseconds(50))
             }
         }
-        defer { sampler.cancel() }
+        let result: Result<Report, VaultError>
+        do throws(VaultError) {
+            result = .success(
+                try await measure(
+                    url: url, separator: separator, run: run, locations: locations, logger: logger, peak: peak,
+                    poolSize: poolSize, seconds: seconds, leaseSeconds: leaseSeconds, progress: progress
+                ))
+        } catch {
+            result = .failure(error)
+        }
+        sampler.cancel()
+        _ = await sampler.value
+        try? await admin.close()
+        return try result.get()
+    }
 
+    private static func measure(
+        url: String, separator: String, run: UInt64, locations: [PostgresLocation], logger: Logger, peak: Shared<Int>,
+        poolSize: Int, seconds: Double, leaseSeconds: Double, progress: @Sendable (String) -> Void
+    ) async throws(VaultError) -> Report {
+        let sessions = locations.count
+        let first = locations[0]
         var configuration = SessionVault.Configuration()
         configuration.mode = .create
         configuration.kdf = .interactive
@@ -157,7 +176,6 @@ public enum PostgresFleetBenchmark {
 
         progress("baseline: single-row UPDATE commits from \(poolSize) connections for \(seconds) s")
         let baseline = try await baselineCommitRate(first, connections: poolSize, rows: sessions, seconds: seconds, logger: logger)
-        sampler.cancel()
         return Report(
             sessions: sessions, poolSize: poolSize, openSeconds: openSeconds, connectionsMax: peak.value,
             savesPerSecond: savesPerSecond, baselineCommitsPerSecond: baseline, renewalsPerSecond: renewalsPerSecond,
@@ -228,15 +246,15 @@ public enum PostgresFleetBenchmark {
                     group.addTask {
                         let connection = try await connectAdmin(location, logger: logger)
                         let payload = ByteBuffer(bytes: (0..<80).map { _ in UInt8.random(in: 0...255) })
-                        while ContinuousClock.now < end {
-                            let id = Int32(Int.random(in: 0..<max(rows, 1)))
-                            try await connection.query(PostgresQuery(unsafeSQL: "UPDATE \(table) SET payload = $1 WHERE id = $2", binds: {
-                                var binds = PostgresBindings()
-                                binds.append(payload)
-                                binds.append(id)
-                                return binds
-                            }()), logger: logger)
-                            commits.withLock { $0 += 1 }
+                        do {
+                            while ContinuousClock.now < end {
+                                let id = Int32(Int.random(in: 0..<max(rows, 1)))
+                                try await connection.query("UPDATE \(unescaped: table) SET payload = \(payload) WHERE id = \(id)", logger: logger)
+                                commits.withLock { $0 += 1 }
+                            }
+                        } catch {
+                            try? await connection.close()
+                            throw error
                         }
                         try await connection.close()
                     }

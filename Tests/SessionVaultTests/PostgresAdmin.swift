@@ -34,20 +34,6 @@ enum PostgresAdmin {
         }
     }
 
-    /// Terminates every server backend of the pool `location` uses (pg_terminate_backend).
-    static func terminateBackends(of location: PostgresLocation) async throws -> Int {
-        let pool = try PostgresPool.shared(for: location, logger: logger)
-        return try await withConnection { connection in
-            let rows = try await connection.query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \(pool.applicationName)",
-                logger: logger
-            )
-            var count = 0
-            for try await killed in rows.decode(Bool.self) where killed { count += 1 }
-            return count
-        }
-    }
-
     /// Waits (up to 60 s) until a backend of `location`'s pool is inside a transaction that has
     /// written (it holds a transaction id), then terminates exactly that backend. Returns whether one was.
     static func terminateBackendMidTransaction(of location: PostgresLocation) async throws -> Bool {

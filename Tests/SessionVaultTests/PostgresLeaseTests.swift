@@ -185,18 +185,55 @@ struct PostgresLeaseTests {
     /// A pool of one connection serves many sessions; a wait for it is bounded.
     @Test func aPoolOfOneServesManySessionsInTurn() async throws {
         let run = UUID().uuidString
-        let locations = try (0..<10).map { try PostgresTestServer.location(session: "one-\(run)-\($0)", query: "&pool_size=1") }
+        let locations = try (0..<4).map { try PostgresTestServer.location(session: "one-\(run)-\($0)", query: "&pool_size=1") }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for location in locations {
                 group.addTask {
                     let vault = try await open(location)
-                    for pts in 1...5 { try await vault.saveUpdateState(pts: Int32(pts), qts: 0, date: 0, seq: 0) }
+                    for pts in 1...3 { try await vault.saveUpdateState(pts: Int32(pts), qts: 0, date: 0, seq: 0) }
                     try await vault.close()
                 }
             }
             try await group.waitForAll()
         }
         #expect(try await PostgresAdmin.connectionCount(of: locations[0]) <= 1)
+    }
+
+    /// The pool exhausted: the only connection of a pool of one is stuck in a write (its lease row
+    /// locked by an administrator); another session of the pool waits 10 s, then fails with `io`
+    /// ("pool exhausted") and writes nothing. Once the lock goes, the stuck write commits and the
+    /// other session saves again: no committed write is lost.
+    @Test func anExhaustedPoolFailsCleanlyAndLosesNothing() async throws {
+        let run = UUID().uuidString
+        let stuck = try PostgresTestServer.location(session: "exhausted-a-\(run)", query: "&pool_size=1&lease_seconds=120")
+        let waiting = try PostgresTestServer.location(session: "exhausted-b-\(run)", query: "&pool_size=1&lease_seconds=120")
+        let a = try await open(stuck)
+        let b = try await open(waiting)
+        try await a.saveUpdateState(pts: 1, qts: 0, date: 0, seq: 0)
+        try await b.saveUpdateState(pts: 1, qts: 0, date: 0, seq: 0)
+        let key = ByteBuffer(bytes: try PostgresRecordStore.makeSessionKey(stuck))
+        let (refused, stuckSave) = try await PostgresAdmin.withConnection { connection -> (VaultError?, Task<Void, any Error>) in
+            try await connection.query("BEGIN", logger: PostgresAdmin.logger)
+            try await connection.query("SELECT 1 FROM sessionvault_lease WHERE session = \(key) FOR UPDATE", logger: PostgresAdmin.logger)
+            let stuckSave = Task { try await a.saveUpdateState(pts: 2, qts: 0, date: 0, seq: 0) }
+            try await Task.sleep(for: .milliseconds(500))  // a's write now holds the pool's only connection
+            var refused: VaultError?
+            do { try await b.saveUpdateState(pts: 2, qts: 0, date: 0, seq: 0) } catch let error as VaultError { refused = error }
+            try await connection.query("ROLLBACK", logger: PostgresAdmin.logger)
+            return (refused, stuckSave)
+        }
+        #expect(refused?.code == .io)
+        #expect(refused?.message.contains("pool exhausted") == true)
+        try await stuckSave.value
+        try await b.saveUpdateState(pts: 3, qts: 0, date: 0, seq: 0)
+        try await a.close()
+        try await b.close()
+        let checkA = try await open(stuck, mode: .openExisting)
+        let checkB = try await open(waiting, mode: .openExisting)
+        #expect(try await checkA.load()?.updateState?.pts == 2)
+        #expect(try await checkB.load()?.updateState?.pts == 3)
+        try await checkA.close()
+        try await checkB.close()
     }
 
     /// A database of layout 1 (three tables, advisory locks) gains the lease table, the sequence and
