@@ -74,7 +74,7 @@ public final class PostgresPool: Sendable {
     }
 
     /// The longest wait for a free connection before ``VaultError/Code/io`` ("pool exhausted").
-    static let leaseTimeout: Duration = .seconds(10)
+    static let leaseTimeout: Duration = .seconds(30)
 
     /// Runs `body` on one connection of the pool (a transaction stays on it). Waiting for a free
     /// connection is bounded by ``leaseTimeout``; once `body` starts, it runs to its end.

@@ -320,6 +320,27 @@ public final class PostgresRecordStore: RecordStore {
     static func ensureSchema(_ pool: PostgresPool, _ location: PostgresLocation) async throws(VaultError) {
         if pool.schemaReady.withLock({ $0 }) { return }
         let version = layoutVersion
+        // Usually the layout is current: then no DDL runs (CREATE INDEX IF NOT EXISTS would still
+        // take a table lock and wait behind every write in flight).
+        let stored = try await run(pool, "reading the vault layout in \(location)") { connection -> [Int32] in
+            var exists = false
+            for try await found in try await connection.query("SELECT to_regclass('sessionvault_layout') IS NOT NULL").decode(Bool.self) {
+                exists = found
+            }
+            guard exists else { return [] }
+            var versions: [Int32] = []
+            for try await value in try await connection.query("SELECT version FROM sessionvault_layout").decode(Int32.self) {
+                versions.append(value)
+            }
+            return versions
+        }
+        if stored.count == 1, stored[0] > version {
+            throw VaultError(.io, "the database holds vault layout \(stored[0]); this build knows layout \(version) at most")
+        }
+        if stored == [version] {
+            pool.schemaReady.withLock { $0 = true }
+            return
+        }
         try await run(pool, "creating the vault tables in \(location)") { connection in
             try await inTransaction(connection) {
                 try await connection.query("SELECT pg_advisory_xact_lock(\(schemaLockKey))")

@@ -44,14 +44,14 @@ struct LeaseTakeoverTests {
     }
 
     @Test func aPausedHolderLosesItsLeaseAndItsLateWriteIsRefused() async throws {
-        let location = "\(Self.url)?session=paused-\(UUID().uuidString)&lease_seconds=4"
+        let location = "\(Self.url)?session=paused-\(UUID().uuidString)&lease_seconds=6"
         let first = try AgentHarness(["serve", location, "--create", "--kdf", "interactive"], environment: Self.environment)
         #expect(try await first.readLine()["event"] as? String == "ready")
         _ = try await first.request(updateState(1))
 
         #expect(kill(first.pid, SIGSTOP) == 0)
         let paused = ContinuousClock.now
-        // The second agent waits for the lease (4 s, renewed every 1.33 s) to expire, then takes it.
+        // The second agent waits for the lease (6 s, renewed every 2 s) to expire, then takes it.
         let second = try AgentHarness(["serve", location, "--lock-wait", "60"], environment: Self.environment)
         #expect(try await second.readLine()["event"] as? String == "ready")
         let takeover = ContinuousClock.now - paused
@@ -85,13 +85,13 @@ struct LeaseTakeoverTests {
         #expect(state["pts"] as? Int == 2)
         #expect(try await second.request(["op": "close"]).isEmpty)
         #expect(await second.exitStatus() == 0)
-        print("lease takeover (lease_seconds=4, paused holder): second agent ready \(takeover) after SIGSTOP")
+        print("lease takeover (lease_seconds=6, paused holder): second agent ready \(takeover) after SIGSTOP")
     }
 
     /// A killed holder (SIGKILL: no release) leaves its session to the next process within the lease
     /// duration plus one renewal interval.
     @Test func aKilledHoldersSessionIsFreeWithinTheLease() async throws {
-        let location = "\(Self.url)?session=killed-\(UUID().uuidString)&lease_seconds=3"
+        let location = "\(Self.url)?session=killed-\(UUID().uuidString)&lease_seconds=6"
         let first = try AgentHarness(["serve", location, "--create", "--kdf", "interactive"], environment: Self.environment)
         #expect(try await first.readLine()["event"] as? String == "ready")
         _ = try await first.request(updateState(5))
@@ -105,7 +105,7 @@ struct LeaseTakeoverTests {
         #expect(((loaded["session"] as? [String: Any])?["update_state"] as? [String: Any])?["pts"] as? Int == 5)
         #expect(try await second.request(["op": "close"]).isEmpty)
         #expect(await second.exitStatus() == 0)
-        print("lease takeover (lease_seconds=3, SIGKILLed holder): second agent ready \(takeover) after the kill")
+        print("lease takeover (lease_seconds=6, SIGKILLed holder): second agent ready \(takeover) after the kill")
     }
 }
 #endif

@@ -74,7 +74,7 @@ struct PostgresLeaseTests {
                       "DELETE FROM sessionvault_lease WHERE session = $1 RETURNING 1",
                       "UPDATE sessionvault_lease SET holder_instance = 'someone else' WHERE session = $1 RETURNING 1"])
     func aLeaseRowEditedByHandIsNoticedByTheRenewal(edit: String) async throws {
-        let location = try PostgresTestServer.location(session: "edited-\(UUID().uuidString)", query: "&lease_seconds=3")
+        let location = try PostgresTestServer.location(session: "edited-\(UUID().uuidString)", query: "&lease_seconds=6")
         let losses = LossRecorder()
         let vault = try await open(location, losses: losses)
         try await vault.saveUpdateState(pts: 1, qts: 0, date: 0, seq: 0)
@@ -89,10 +89,10 @@ struct PostgresLeaseTests {
 
     /// Renewal keeps the lease well past its duration: a second opener is refused, naming the holder.
     @Test func renewalKeepsTheLeasePastItsDuration() async throws {
-        let location = try PostgresTestServer.location(session: "renewed-\(UUID().uuidString)", query: "&lease_seconds=4")
+        let location = try PostgresTestServer.location(session: "renewed-\(UUID().uuidString)", query: "&lease_seconds=6")
         let losses = LossRecorder()
         let vault = try await open(location, losses: losses)
-        try await Task.sleep(for: .seconds(9))
+        try await Task.sleep(for: .seconds(13))
         try await vault.saveUpdateState(pts: 1, qts: 0, date: 0, seq: 0)
         do {
             _ = try await open(location)
@@ -112,7 +112,7 @@ struct PostgresLeaseTests {
     /// A renewal that cannot complete (the lease row locked by another transaction, as a stuck server
     /// would do) makes the holder stop writing before the server-side expiry, and tells it.
     @Test func aStuckRenewalStopsWritesBeforeTheLeaseExpires() async throws {
-        let location = try PostgresTestServer.location(session: "stuck-\(UUID().uuidString)", query: "&lease_seconds=3")
+        let location = try PostgresTestServer.location(session: "stuck-\(UUID().uuidString)", query: "&lease_seconds=6")
         let losses = LossRecorder()
         let vault = try await open(location, losses: losses)
         try await vault.saveUpdateState(pts: 1, qts: 0, date: 0, seq: 0)
@@ -200,7 +200,7 @@ struct PostgresLeaseTests {
     }
 
     /// The pool exhausted: the only connection of a pool of one is stuck in a write (its lease row
-    /// locked by an administrator); another session of the pool waits 10 s, then fails with `io`
+    /// locked by an administrator); another session of the pool waits 30 s, then fails with `io`
     /// ("pool exhausted") and writes nothing. Once the lock goes, the stuck write commits and the
     /// other session saves again: no committed write is lost.
     @Test func anExhaustedPoolFailsCleanlyAndLosesNothing() async throws {

@@ -281,7 +281,7 @@ def test_a_lost_lease_raises_lease_lost_and_calls_the_handler(monkeypatch):
     LeaseLostError (exit status 75); the data is the second holder's."""
     assert POSTGRES_URL, "SESSION_VAULT_TEST_POSTGRES_URL is not set: run through make python-test"
     monkeypatch.setenv("SESSION_VAULT_POSTGRES_PASSWORD_FILE", os.environ["SESSION_VAULT_TEST_POSTGRES_PASSWORD_FILE"])
-    location = "%s?session=python-lease-%d-%d&lease_seconds=3" % (POSTGRES_URL, os.getpid(), time.monotonic_ns())
+    location = "%s?session=python-lease-%d-%d&lease_seconds=6" % (POSTGRES_URL, os.getpid(), time.monotonic_ns())
     told, errors = threading.Event(), []
 
     def on_lease_lost(error):
