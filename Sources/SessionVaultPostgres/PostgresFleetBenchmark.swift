@@ -63,7 +63,7 @@ public enum PostgresFleetBenchmark {
     ) async throws(VaultError) -> Report {
         let run = UInt64.random(in: 0...UInt64.max)
         let separator = url.contains("?") ? "&" : "?"
-        let leaseSeconds = 6.0
+        let leaseSeconds = 15.0
         let locations = try (0..<sessions).map { index throws(VaultError) in
             try PostgresLocation(parsing: "\(url)\(separator)session=fleet-bench-\(run)-\(index)&pool_size=\(poolSize)&lease_seconds=\(Int(leaseSeconds))")
         }
@@ -109,8 +109,12 @@ public enum PostgresFleetBenchmark {
         let vaults = Shared<[SessionVault]>([])
         let fleetConfiguration = configuration
         do {
+            // At most `openers` opens at a time (Argon2id is CPU-bound anyway): a flood of opens
+            // would queue every lease renewal behind thousands of statements in the pool.
+            let openers = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for location in locations {
+                for (index, location) in locations.enumerated() {
+                    if index >= openers { try await group.next() }
                     group.addTask {
                         let vault = try await PostgresVault.open(location, passphrase: try Passphrase(copying: passphraseText), configuration: fleetConfiguration)
                         try await vault.saveUpdateState(pts: 0, qts: 0, date: 0, seq: 0)

@@ -225,6 +225,8 @@ public final class PostgresLease: Sendable {
                 if state.lost == nil { state.writableUntil = max(state.writableUntil, sent + duration - margin) }
             }
             return true
+        case .success where state.withLock({ $0.released }):
+            return false  // released (closed or deleted) while the renewal ran: not a loss
         case .success:
             markLost("the database refused the renewal (fencing token \(token) is no longer current, or the lease expired)")
             return false

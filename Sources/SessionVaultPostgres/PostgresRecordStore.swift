@@ -294,6 +294,8 @@ public final class PostgresRecordStore: RecordStore {
     public func destroy() async throws(VaultError) {
         try checkOpen()
         let (sessionKey, fence) = (self.sessionKey, lease.fence)
+        // No renewal may run into the deleted row (it would be refused and reported as a loss).
+        lease.forget()
         try await run("deleting the session") { connection in
             try await Self.inTransaction(connection) {
                 guard try await connection.rowCount(fence) == 1 else { throw FenceRefused() }
@@ -304,7 +306,6 @@ public final class PostgresRecordStore: RecordStore {
             }
         }
         isClosed = true
-        lease.forget()
     }
 
     /// ``VaultError/Code/leaseLost`` once the lease is lost (then every call but closing fails).

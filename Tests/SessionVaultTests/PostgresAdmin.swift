@@ -35,7 +35,7 @@ enum PostgresAdmin {
     }
 
     /// Waits (up to 60 s) until a backend of `location`'s pool is inside a transaction that has
-    /// written (it holds a transaction id), then terminates exactly that backend. Returns whether one was.
+    /// written records (it holds a transaction id; not a lease renewal), then terminates exactly that backend. Returns whether one was.
     static func terminateBackendMidTransaction(of location: PostgresLocation) async throws -> Bool {
         let pool = try PostgresPool.shared(for: location, logger: logger)
         let deadline = ContinuousClock.now + .seconds(60)
@@ -45,6 +45,7 @@ enum PostgresAdmin {
                     """
                     SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                     WHERE application_name = \(pool.applicationName) AND backend_xid IS NOT NULL
+                      AND query LIKE '%sessionvault_record%'
                     """,
                     logger: logger
                 )
