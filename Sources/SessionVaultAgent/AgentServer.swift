@@ -38,6 +38,7 @@ public struct AgentServer: ~Copyable {
     private let input: Int32
     private let output: Int32
     private let termination: Int32
+    private let notices: AgentNotices?
     private var inputBuffer: GuardedByteBuffer
     private var answerBuffer: GuardedByteBuffer
 
@@ -49,13 +50,15 @@ public struct AgentServer: ~Copyable {
     ///   - output: The descriptor answers go to (standard output).
     ///   - termination: A descriptor that becomes readable when the agent must stop (see
     ///     ``AgentProcess/installTerminationSignals()``), or -1 for none.
+    ///   - notices: News to forward to the client as events (a lost lease), or nil.
     public init(
         vault: SessionVault,
         location: String,
         exitStatus: @escaping @Sendable (VaultError.Code) -> Int32,
         input: Int32 = 0,
         output: Int32 = 1,
-        termination: Int32 = -1
+        termination: Int32 = -1,
+        notices: AgentNotices? = nil
     ) throws(VaultError) {
         let inputBuffer = try GuardedByteBuffer(capacity: 64 << 10, limit: Self.maximumLineByteCount + (64 << 10))
         let answerBuffer = try GuardedByteBuffer(capacity: 64 << 10, limit: 1 << 30)
@@ -65,6 +68,7 @@ public struct AgentServer: ~Copyable {
         self.input = input
         self.output = output
         self.termination = termination
+        self.notices = notices
         self.inputBuffer = inputBuffer
         self.answerBuffer = answerBuffer
     }
@@ -87,6 +91,7 @@ public struct AgentServer: ~Copyable {
                 if newline > Self.maximumLineByteCount { return try refuseOversizedLine() }
                 if let ending = try await handleLine(length: newline) { return ending }
                 inputBuffer.removeFirst(newline + 1)
+                guard try sendNotices() else { return .outputClosed }
                 scanned = 0
                 if terminationRequested() { return .terminated }
             }
@@ -94,6 +99,9 @@ public struct AgentServer: ~Copyable {
             if inputBuffer.count > Self.maximumLineByteCount { return try refuseOversizedLine() }
             switch try waitForInput() {
             case .data: continue
+            case .notice:
+                guard try sendNotices() else { return .outputClosed }
+                continue
             case .terminated: return .terminated
             case .endOfInput:
                 // A last line without its newline is still a request.
@@ -212,19 +220,34 @@ public struct AgentServer: ~Copyable {
         case data
         case endOfInput
         case terminated
+        case notice
+    }
+
+    /// Writes an event line for every posted notice (`lease-lost`); false when the output is closed.
+    private mutating func sendNotices() throws(VaultError) -> Bool {
+        guard let notices else { return true }
+        for error in notices.take() {
+            let event = JSONOutput.object([("event", .string("lease-lost")), ("error", AgentModelCoding.output(error, exitStatus: exitStatus(error.code)))])
+            guard try send(event) else { return false }
+        }
+        return true
     }
 
     /// Blocks until request bytes, end of input, or a termination signal arrive.
     private mutating func waitForInput() throws(VaultError) -> InputEvent {
         while true {
-            var descriptors = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
-            if termination >= 0 { descriptors.append(pollfd(fd: termination, events: Int16(POLLIN), revents: 0)) }
+            var descriptors = [
+                pollfd(fd: input, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: termination, events: Int16(POLLIN), revents: 0),  // poll ignores -1
+                pollfd(fd: notices?.readEnd ?? -1, events: Int16(POLLIN), revents: 0),
+            ]
             let ready = poll(&descriptors, nfds_t(descriptors.count), -1)
             if ready < 0 {
                 if errno == EINTR { continue }
                 throw VaultError(.io, "cannot wait for requests (poll failed)", errno: errno)
             }
-            if descriptors.count > 1 && descriptors[1].revents != 0 { return .terminated }
+            if descriptors[1].revents != 0 { return .terminated }
+            if descriptors[2].revents != 0 { return .notice }
             guard descriptors[0].revents != 0 else { continue }
             let input = self.input
             let count = try inputBuffer.appendInPlace(maximum: 64 << 10) { raw in read(input, raw.baseAddress, raw.count) }

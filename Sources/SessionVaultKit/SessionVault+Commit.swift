@@ -5,11 +5,13 @@ import Synchronization
 // commit that changes the store and the in-memory session together.
 extension SessionVault {
     func checkOpen() throws(VaultError) {
-        if store == nil { throw VaultError(.closed, "the vault is closed") }
+        guard let store else { throw VaultError(.closed, "the vault is closed") }
+        try store.checkUsable()
     }
 
     func requireSealer() throws(VaultError) -> RecordSealer {
-        guard store != nil, let sealer else { throw VaultError(.closed, "the vault is closed") }
+        guard let store, let sealer else { throw VaultError(.closed, "the vault is closed") }
+        try store.checkUsable()
         return sealer
     }
 

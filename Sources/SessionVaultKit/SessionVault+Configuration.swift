@@ -47,6 +47,11 @@ extension SessionVault {
         public var sqliteLibraryPath: String?
         /// Where warnings go (memory fallback, loose file modes, failed `mlock`). Never receives a secret.
         public var logger: Logger = Logger(label: "SessionVault")
+        /// Called once, from a background task, when a backend that holds the vault through a lease
+        /// (PostgreSQL, docs/LEASES.md) loses it: the error has code ``VaultError/Code/leaseLost``.
+        /// From then on every call but ``SessionVault/close()`` throws that error; the bot must stop
+        /// using the session's auth keys (disconnect from Telegram) at once. File vaults never call it.
+        public var onLeaseLost: (@Sendable (VaultError) -> Void)?
 
         /// Accept Argon2id parameters below the floor (down to libsodium's minimum), for fast tests only.
         /// This switch exists only in the opener's configuration; no vault file can turn it on.

@@ -50,6 +50,7 @@ public struct VaultError: Error, Hashable, Sendable, CustomStringConvertible {
             case alreadyExists = "already-exists"
             case notFound = "not-found"
             case cryptoFailure = "crypto-failure"
+            case leaseLost = "lease-lost"
         }
 
         let storage: Storage
@@ -86,13 +87,19 @@ public struct VaultError: Error, Hashable, Sendable, CustomStringConvertible {
         public static var notFound: Self { Self(storage: .notFound) }
         /// libsodium failed (initialisation, allocation of guarded memory, or key derivation).
         public static var cryptoFailure: Self { Self(storage: .cryptoFailure) }
+        /// The vault's lease (PostgreSQL) was lost: it could not be renewed before its safety margin, or
+        /// the database refused a write because its fencing token is no longer current. Another
+        /// process may now hold the session: stop using its auth keys (disconnect from Telegram),
+        /// close this vault and open it again. Every later call but ``SessionVault/close()`` fails
+        /// with this code. See docs/LEASES.md.
+        public static var leaseLost: Self { Self(storage: .leaseLost) }
 
         /// Every code, in a stable order (documentation and exhaustive tests).
         public static var allCases: [Self] {
             [
                 .wrongPassphrase, .tampered, .notAVault, .corrupt, .unsupportedFormatVersion,
                 .kdfParametersOutOfBounds, .inUse, .sqliteUnavailable, .closed, .io, .invalidArgument,
-                .alreadyExists, .notFound, .cryptoFailure,
+                .alreadyExists, .notFound, .cryptoFailure, .leaseLost,
             ]
         }
 

@@ -7,7 +7,10 @@ public import SessionVaultKit
 /// Written as a URL, `postgres://user@host[:port]/database?session=NAME`, given either as the vault
 /// location itself or through `SESSION_VAULT_POSTGRES_URL` (then the location may be just
 /// `pg:NAME`). Query options: `session` (required), `sslmode` (`disable` (default), `prefer`,
-/// `require`), `keyed_names` (`true`: store a keyed hash of the session name instead of the name).
+/// `require`), `keyed_names` (`true`: store a keyed hash of the session name instead of the name),
+/// `pool_size` (the most server connections this process opens to that server and database, shared
+/// by every session opened there; 1–100, default 10), `lease_seconds` (the lease duration, 2–3600,
+/// default 15: see docs/LEASES.md).
 /// The password comes from `SESSION_VAULT_POSTGRES_PASSWORD_FILE`, `SESSION_VAULT_POSTGRES_PASSWORD`
 /// or the URL, in that order, and is never logged or printed (``description`` omits it).
 public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
@@ -37,6 +40,15 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     public var tls: TLSMode
     /// Store a keyed hash of the session name (keyed by `SESSION_VAULT_POSTGRES_NAME_KEY[_FILE]`).
     public var keyedNames: Bool
+    /// The most connections the process's shared pool for this server and database opens (`pool_size`).
+    public var poolSize: Int
+    /// How long a lease lasts without renewal (`lease_seconds`); renewed every third of it.
+    public var leaseDuration: Duration
+
+    /// The default ``poolSize``.
+    public static let defaultPoolSize = 10
+    /// The default ``leaseDuration``.
+    public static let defaultLeaseDuration: Duration = .seconds(15)
 
     /// Whether `text` names a PostgreSQL location rather than a file path.
     public static func isPostgresLocation(_ text: String) -> Bool {
@@ -79,6 +91,22 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         }
         self.tls = tls
         self.keyedNames = ["1", "true", "yes"].contains(query["keyed_names"]?.lowercased() ?? "")
+        if let text = query["pool_size"] {
+            guard let size = Int(text), (1...100).contains(size) else {
+                throw VaultError(.invalidArgument, "pool_size must be a whole number from 1 to 100")
+            }
+            self.poolSize = size
+        } else {
+            self.poolSize = Self.defaultPoolSize
+        }
+        if let text = query["lease_seconds"] {
+            guard let seconds = Double(text), seconds.isFinite, (2...3600).contains(seconds) else {
+                throw VaultError(.invalidArgument, "lease_seconds must be a number of seconds from 2 to 3600")
+            }
+            self.leaseDuration = .milliseconds(Int64((seconds * 1000).rounded()))
+        } else {
+            self.leaseDuration = Self.defaultLeaseDuration
+        }
         if let file = environment["SESSION_VAULT_POSTGRES_PASSWORD_FILE"], !file.isEmpty {
             guard let data = FileManager.default.contents(atPath: file), var text = String(data: data, encoding: .utf8) else {
                 throw VaultError(.invalidArgument, "cannot read SESSION_VAULT_POSTGRES_PASSWORD_FILE (\(file))")

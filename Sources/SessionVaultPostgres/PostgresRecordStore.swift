@@ -7,12 +7,13 @@ public import SessionVaultKit
 internal import CSodium
 import Synchronization
 
-/// A ``RecordStore`` in PostgreSQL: many sessions per database, each behind a session-level
-/// advisory lock held for as long as its vault is open.
+/// A ``RecordStore`` in PostgreSQL: many sessions per database, each held through a lease with a
+/// fencing token (docs/LEASES.md), all sessions of a process sharing one bounded connection pool
+/// (``PostgresPool``).
 ///
 /// The database sees exactly what a vault file shows: tags, masked kinds, nonces, ciphertexts and
 /// KDF parameters, never a key or an identifier. With `keyed_names=true` it does not see session
-/// names either, only keyed hashes of them. Tables (created if missing):
+/// names either, only keyed hashes of them. Tables (created if missing; layout 2, docs/FORMAT.md):
 ///
 /// ```sql
 /// sessionvault_header  (session BYTEA PRIMARY KEY, magic BYTEA, format_version INTEGER, vault_id BYTEA, mac BYTEA)
@@ -20,24 +21,27 @@ import Synchronization
 ///                       memlimit BIGINT, salt BYTEA, nonce BYTEA, wrapped_key BYTEA, PRIMARY KEY (session, slot))
 /// sessionvault_record  (session BYTEA, tag BYTEA, kind SMALLINT, nonce BYTEA, ciphertext BYTEA,
 ///                       PRIMARY KEY (session, tag))
+/// sessionvault_lease   (session BYTEA PRIMARY KEY, token BIGINT, holder_host TEXT, holder_pid INTEGER,
+///                       holder_instance TEXT, duration_ms BIGINT, acquired_at, renewed_at, expires_at TIMESTAMPTZ)
+/// sessionvault_layout  (version INTEGER)   -- 2
+/// SEQUENCE sessionvault_fencing_token
 /// ```
 public final class PostgresRecordStore: RecordStore {
     /// Where this store lives (never printed with its password).
     public let location: PostgresLocation
-    let connection: PostgresConnection
+    /// The process's shared pool for this server and database.
+    public let pool: PostgresPool
+    /// This store's lease on its session.
+    public let lease: PostgresLease
     let sessionKey: ByteBuffer
-    let lockKey: Int64
     let logger: Logger
     private var isClosed = false
-    /// Set after a connection-level failure: postgres-nio (1.33.2) never answers a query sent on a
-    /// connection the server has dropped, so nothing more is sent on it.
-    private var isBroken = false
 
-    init(location: PostgresLocation, connection: PostgresConnection, sessionKey: ByteBuffer, lockKey: Int64, logger: Logger) {
+    init(location: PostgresLocation, pool: PostgresPool, lease: PostgresLease, sessionKey: ByteBuffer, logger: Logger) {
         self.location = location
-        self.connection = connection
+        self.pool = pool
+        self.lease = lease
         self.sessionKey = sessionKey
-        self.lockKey = lockKey
         self.logger = logger
     }
 
@@ -45,6 +49,10 @@ public final class PostgresRecordStore: RecordStore {
     public var storageKind: StorageKind { .postgres }
 
     static let schemaLockKey: Int64 = 0x5356_4C54_5343_484D  // "SVLTSCHM"
+
+    /// The layout this build writes: 1 had the three vault tables and session-level advisory locks;
+    /// 2 adds the lease table, the fencing-token sequence and `sessionvault_layout`.
+    public static let layoutVersion: Int32 = 2
 
     static let schema = [
         """
@@ -63,50 +71,38 @@ public final class PostgresRecordStore: RecordStore {
             session BYTEA NOT NULL, tag BYTEA NOT NULL, kind SMALLINT NOT NULL, nonce BYTEA NOT NULL,
             ciphertext BYTEA NOT NULL, PRIMARY KEY (session, tag))
         """,
+        // Layout 2 (the migration from layout 1 is exactly these four statements).
+        "CREATE SEQUENCE IF NOT EXISTS sessionvault_fencing_token",
+        """
+        CREATE TABLE IF NOT EXISTS sessionvault_lease (
+            session BYTEA PRIMARY KEY, token BIGINT NOT NULL, holder_host TEXT NOT NULL,
+            holder_pid INTEGER NOT NULL, holder_instance TEXT NOT NULL, duration_ms BIGINT NOT NULL,
+            acquired_at TIMESTAMPTZ NOT NULL, renewed_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ NOT NULL)
+        """,
+        // The token is a key column: a takeover (which changes it) waits for every write that locked
+        // the row FOR KEY SHARE, while a renewal (which does not) runs beside a long write. (Unique
+        // per session only, so a token edited by hand never collides with another session's.)
+        "CREATE UNIQUE INDEX IF NOT EXISTS sessionvault_lease_token ON sessionvault_lease (session, token)",
+        "CREATE TABLE IF NOT EXISTS sessionvault_layout (version INTEGER NOT NULL)",
     ]
 
-    /// Connects, creates the tables if needed, and takes the session's advisory lock.
-    /// - Throws: ``VaultError/Code/inUse`` naming the holder (host, pid, application), or
-    ///   ``VaultError/Code/io`` when the server cannot be reached.
+    /// Creates the tables if needed (once per pool), then takes the session's lease.
+    /// - Throws: ``VaultError/Code/inUse`` naming the holder (host, pid), or ``VaultError/Code/io``
+    ///   when the server cannot be reached, no pool connection becomes free, or the database has a
+    ///   newer layout than this build.
     public static func connect(
         to location: PostgresLocation,
         lockWait: Duration = .zero,
-        logger: Logger = Logger(label: "SessionVault.Postgres")
+        logger: Logger = Logger(label: "SessionVault.Postgres"),
+        onLeaseLost: (@Sendable (VaultError) -> Void)? = nil
     ) async throws(VaultError) -> PostgresRecordStore {
-        let sessionKey = try makeSessionKey(location)
-        let lockKey = makeLockKey(sessionKey)
-        var configuration = PostgresConnection.Configuration(
-            host: location.host,
-            port: location.port,
-            username: location.username,
-            password: location.password,
-            database: location.database,
-            tls: try tlsConfiguration(location.tls)
+        let sessionKey = ByteBuffer(bytes: try makeSessionKey(location))
+        let pool = try PostgresPool.shared(for: location, logger: logger)
+        try await ensureSchema(pool, location)
+        let lease = try await PostgresLease.take(
+            pool: pool, sessionKey: sessionKey, location: location, wait: lockWait, logger: logger, onLost: onLeaseLost
         )
-        configuration.options.additionalStartupParameters = [
-            ("application_name", "session-vault host=\(ProcessInfo.processInfo.hostName) pid=\(getpid())")
-        ]
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        } catch {
-            throw mapError(error, "cannot connect to \(location)")
-        }
-        let store = PostgresRecordStore(
-            location: location,
-            connection: connection,
-            sessionKey: ByteBuffer(bytes: sessionKey),
-            lockKey: lockKey,
-            logger: logger
-        )
-        do throws(VaultError) {
-            try await store.ensureSchema()
-            try await store.acquireLock(wait: lockWait)
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-        return store
+        return PostgresRecordStore(location: location, pool: pool, lease: lease, sessionKey: sessionKey, logger: logger)
     }
 
     // MARK: - RecordStore
@@ -114,8 +110,9 @@ public final class PostgresRecordStore: RecordStore {
     /// The header row of this session.
     public func readHeader() async throws(VaultError) -> StoredHeader? {
         try checkOpen()
-        return try await run("reading the vault header") {
-            let rows = try await query(
+        let sessionKey = self.sessionKey
+        return try await run("reading the vault header") { connection -> StoredHeader? in
+            let rows = try await connection.query(
                 "SELECT magic, format_version, vault_id, mac FROM sessionvault_header WHERE session = \(sessionKey)")
             for try await (magic, version, vaultID, mac) in rows.decode((ByteBuffer, Int32, ByteBuffer, ByteBuffer).self) {
                 guard version >= 0 else { throw VaultError(.unsupportedFormatVersion, "format version \(version)") }
@@ -128,8 +125,9 @@ public final class PostgresRecordStore: RecordStore {
     /// The keyslots of this session.
     public func readKeyslots() async throws(VaultError) -> [StoredKeyslot] {
         try checkOpen()
-        return try await run("reading keyslots") {
-            let rows = try await query(
+        let sessionKey = self.sessionKey
+        return try await run("reading keyslots") { connection -> [StoredKeyslot] in
+            let rows = try await connection.query(
                 """
                 SELECT slot, kind, kdf, opslimit, memlimit, salt, nonce, wrapped_key FROM sessionvault_keyslot
                 WHERE session = \(sessionKey) ORDER BY slot
@@ -156,8 +154,9 @@ public final class PostgresRecordStore: RecordStore {
     /// Every record of this session.
     public func readRecords() async throws(VaultError) -> [SealedRecord] {
         try checkOpen()
-        return try await run("reading records") {
-            let rows = try await query(
+        let sessionKey = self.sessionKey
+        return try await run("reading records") { connection -> [SealedRecord] in
+            let rows = try await connection.query(
                 "SELECT tag, kind, nonce, ciphertext FROM sessionvault_record WHERE session = \(sessionKey)")
             var records: [SealedRecord] = []
             for try await (tag, kind, nonce, ciphertext) in rows.decode((ByteBuffer, Int16, ByteBuffer, ByteBuffer).self) {
@@ -173,8 +172,9 @@ public final class PostgresRecordStore: RecordStore {
     /// One record by tag: a primary-key lookup.
     public func readRecord(tag: [UInt8]) async throws(VaultError) -> SealedRecord? {
         try checkOpen()
-        return try await run("reading a record") {
-            let rows = try await query(
+        let sessionKey = self.sessionKey
+        return try await run("reading a record") { connection -> SealedRecord? in
+            let rows = try await connection.query(
                 """
                 SELECT kind, nonce, ciphertext FROM sessionvault_record
                 WHERE session = \(sessionKey) AND tag = \(ByteBuffer(bytes: tag))
@@ -187,10 +187,13 @@ public final class PostgresRecordStore: RecordStore {
         }
     }
 
-    /// Applies the transaction atomically. A lone record upsert (the hot path) is one statement
-    /// (atomic by itself); anything larger runs in `BEGIN … COMMIT`.
+    /// Applies the transaction atomically, fenced by the lease: a lone record upsert (the hot path)
+    /// is one statement that writes only while this holder's token, instance id and expiry are
+    /// current; anything larger runs in `BEGIN … COMMIT` after the same check (`FOR KEY SHARE`, so a
+    /// takeover, which changes the token, a key column, waits for the commit; a renewal does not). A refused write throws ``VaultError/Code/leaseLost``.
     public func commit(_ transaction: RecordTransaction) async throws(VaultError) {
         try checkOpen()
+        let (sessionKey, token, instance) = (self.sessionKey, lease.token, lease.instance)
         var statements: [PostgresQuery] = []
         if let header = transaction.header {
             statements.append(
@@ -234,22 +237,33 @@ public final class PostgresRecordStore: RecordStore {
             )
         }
         guard !statements.isEmpty else { return }
-        try await run("saving") {
-            if statements.count == 1 {
-                try await query(statements[0])
+        let fence = lease.fence
+        let lone: PostgresQuery? =
+            if statements.count == 1, let record = transaction.upserts.first, transaction.header == nil,
+                transaction.keyslots == nil, !transaction.replacesAllRecords, transaction.deletions.isEmpty {
+                """
+                WITH lease AS (
+                    SELECT 1 FROM sessionvault_lease WHERE session = \(sessionKey) AND token = \(token)
+                        AND holder_instance = \(instance) AND expires_at > clock_timestamp() FOR KEY SHARE)
+                INSERT INTO sessionvault_record (session, tag, kind, nonce, ciphertext)
+                SELECT \(sessionKey), \(ByteBuffer(bytes: record.tag)), \(Int16(record.maskedKind)),
+                       \(ByteBuffer(bytes: record.nonce)), \(ByteBuffer(bytes: record.ciphertext)) FROM lease
+                ON CONFLICT (session, tag) DO UPDATE SET kind = EXCLUDED.kind, nonce = EXCLUDED.nonce,
+                    ciphertext = EXCLUDED.ciphertext
+                RETURNING 1
+                """
+            } else {
+                nil
+            }
+        let fencedStatements = statements
+        try await run("saving") { connection in
+            if let lone {
+                guard try await connection.rowCount(lone) == 1 else { throw FenceRefused() }
                 return
             }
-            try await query("BEGIN")
-            do {
-                for statement in statements { try await query(statement) }
-                try await query("COMMIT")
-            } catch {
-                // A statement the server refused: roll back on the live connection. A lost connection
-                // rolled the transaction back on the server already.
-                if !Self.isConnectionFailure(error) && !connection.isClosed {
-                    _ = try? await query("ROLLBACK")
-                }
-                throw error
+            try await Self.inTransaction(connection) {
+                guard try await connection.rowCount(fence) == 1 else { throw FenceRefused() }
+                for statement in fencedStatements { try await connection.query(statement) }
             }
         }
     }
@@ -260,158 +274,144 @@ public final class PostgresRecordStore: RecordStore {
     public func purgeFreedSpace() async throws(VaultError) {
         try checkOpen()
         do {
-            try await query("VACUUM sessionvault_keyslot, sessionvault_record, sessionvault_header")
+            _ = try await pool.withConnection("vacuuming") { connection in
+                try await connection.query("VACUUM sessionvault_keyslot, sessionvault_record, sessionvault_header")
+            }
         } catch {
             logger.warning("could not VACUUM the vault tables; old ciphertexts remain in dead tuples until autovacuum runs")
         }
     }
 
-    /// Releases the advisory lock and closes the connection. The lock is released explicitly first,
-    /// so that an opener right after this returns finds it free (the server would release it only
-    /// when it notices the disconnect). Closing a connection the server already dropped is not an error.
+    /// Gives the lease up (so that an opener right after this returns finds the session free) and
+    /// stops renewing it. The pool's connections stay open for the process's other sessions.
     public func close() async throws(VaultError) {
         guard !isClosed else { return }
-        if !isBroken && !connection.isClosed {
-            _ = try? await query("SELECT pg_advisory_unlock(\(lockKey))")
-        }
         isClosed = true
-        try? await connection.close()
+        await lease.release()
     }
 
-    /// Deletes every row of this session in one transaction, then releases the lock.
+    /// Deletes every row of this session, its lease included, in one fenced transaction.
     public func destroy() async throws(VaultError) {
         try checkOpen()
-        try await run("deleting the session") {
-            try await query("BEGIN")
-            try await query("DELETE FROM sessionvault_record WHERE session = \(sessionKey)")
-            try await query("DELETE FROM sessionvault_keyslot WHERE session = \(sessionKey)")
-            try await query("DELETE FROM sessionvault_header WHERE session = \(sessionKey)")
-            try await query("COMMIT")
-        }
-        try await close()
-    }
-
-    // MARK: - Locking and schema
-
-    private func ensureSchema() async throws(VaultError) {
-        try await run("creating the vault tables") {
-            try await query("BEGIN")
-            try await query("SELECT pg_advisory_xact_lock(\(Self.schemaLockKey))")
-            for statement in Self.schema { try await query(PostgresQuery(unsafeSQL: statement)) }
-            try await query("COMMIT")
-        }
-    }
-
-    private func acquireLock(wait: Duration) async throws(VaultError) {
-        let deadline = ContinuousClock.now.advanced(by: wait)
-        while true {
-            let acquired = try await run("taking the session lock") { () async throws -> Bool in
-                let rows = try await query("SELECT pg_try_advisory_lock(\(lockKey))")
-                for try await locked in rows.decode(Bool.self) { return locked }
-                return false
+        let (sessionKey, fence) = (self.sessionKey, lease.fence)
+        // No renewal may run into the deleted row (it would be refused and reported as a loss).
+        lease.forget()
+        try await run("deleting the session") { connection in
+            try await Self.inTransaction(connection) {
+                guard try await connection.rowCount(fence) == 1 else { throw FenceRefused() }
+                try await connection.query("DELETE FROM sessionvault_record WHERE session = \(sessionKey)")
+                try await connection.query("DELETE FROM sessionvault_keyslot WHERE session = \(sessionKey)")
+                try await connection.query("DELETE FROM sessionvault_header WHERE session = \(sessionKey)")
+                try await connection.query("DELETE FROM sessionvault_lease WHERE session = \(sessionKey)")
             }
-            if acquired { return }
-            if ContinuousClock.now >= deadline {
-                let holder = try await describeHolder()
-                throw VaultError(.inUse, "\(location) is in use by \(holder)", holderPID: holder.pid)
+        }
+        isClosed = true
+    }
+
+    /// ``VaultError/Code/leaseLost`` once the lease is lost (then every call but closing fails).
+    public func checkUsable() throws(VaultError) {
+        guard !isClosed else { return }
+        try lease.checkWritable()
+    }
+
+    // MARK: - Schema
+
+    /// Creates (or migrates to) layout 2 under a transaction-level advisory lock (which, unlike a
+    /// session-level one, works through a transaction-mode pooler). Refuses a newer layout.
+    static func ensureSchema(_ pool: PostgresPool, _ location: PostgresLocation) async throws(VaultError) {
+        if pool.schemaReady.withLock({ $0 }) { return }
+        let version = layoutVersion
+        // Usually the layout is current: then no DDL runs (CREATE INDEX IF NOT EXISTS would still
+        // take a table lock and wait behind every write in flight).
+        let stored = try await run(pool, "reading the vault layout in \(location)") { connection -> [Int32] in
+            var exists = false
+            for try await found in try await connection.query("SELECT to_regclass('sessionvault_layout') IS NOT NULL").decode(Bool.self) {
+                exists = found
             }
-            try? await Task.sleep(for: .milliseconds(100))
+            guard exists else { return [] }
+            var versions: [Int32] = []
+            for try await value in try await connection.query("SELECT version FROM sessionvault_layout").decode(Int32.self) {
+                versions.append(value)
+            }
+            return versions
         }
-    }
-
-    struct Holder: CustomStringConvertible {
-        var host: String?
-        var pid: Int32?
-        var application: String?
-        var backendPID: Int32?
-        var description: String {
-            var parts: [String] = []
-            if let host { parts.append("host \(host)") }
-            if let pid { parts.append("pid \(pid)") }
-            if let application, host == nil { parts.append("application '\(application)'") }
-            if let backendPID { parts.append("(server backend \(backendPID))") }
-            return parts.isEmpty ? "another connection" : parts.joined(separator: " ")
+        if stored.count == 1, stored[0] > version {
+            throw VaultError(.io, "the database holds vault layout \(stored[0]); this build knows layout \(version) at most")
         }
-    }
-
-    /// Who holds the lock, from `pg_locks` and `pg_stat_activity` (the holder's application name
-    /// carries its host and pid).
-    private func describeHolder() async throws(VaultError) -> Holder {
-        let high = Int64(UInt32(truncatingIfNeeded: UInt64(bitPattern: lockKey) >> 32))
-        let low = Int64(UInt32(truncatingIfNeeded: UInt64(bitPattern: lockKey)))
-        return try await run("looking up the lock holder") { () async throws -> Holder in
-            let rows = try await query(
-                """
-                SELECT a.pid, COALESCE(a.application_name, '') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.granted AND l.classid = \(high)::bigint::oid
-                  AND l.objid = \(low)::bigint::oid AND l.objsubid = 1
-                """)
-            for try await (backend, application) in rows.decode((Int32, String).self) {
-                var holder = Holder(application: application, backendPID: backend)
-                for part in application.split(separator: " ") {
-                    if part.hasPrefix("host=") { holder.host = String(part.dropFirst(5)) }
-                    if part.hasPrefix("pid="), let pid = Int32(part.dropFirst(4)) { holder.pid = pid }
+        if stored == [version] {
+            pool.schemaReady.withLock { $0 = true }
+            return
+        }
+        try await run(pool, "creating the vault tables in \(location)") { connection in
+            try await inTransaction(connection) {
+                try await connection.query("SELECT pg_advisory_xact_lock(\(schemaLockKey))")
+                for statement in schema { try await connection.query(PostgresQuery(unsafeSQL: statement)) }
+                var stored: [Int32] = []
+                for try await value in try await connection.query("SELECT version FROM sessionvault_layout").decode(Int32.self) {
+                    stored.append(value)
                 }
-                return holder
+                if stored.isEmpty {
+                    try await connection.query("INSERT INTO sessionvault_layout (version) VALUES (\(version))")
+                } else if stored.contains(where: { $0 > version }) || stored.count > 1 {
+                    throw VaultError(.io, "the database holds vault layout \(stored.max() ?? 0); this build knows layout \(version) at most")
+                } else if stored[0] < version {
+                    try await connection.query("UPDATE sessionvault_layout SET version = \(version)")
+                }
             }
-            return Holder()
         }
+        pool.schemaReady.withLock { $0 = true }
     }
 
     // MARK: - Helpers
 
+    /// The database refused a fenced write: the token, instance or expiry is no longer current.
+    struct FenceRefused: Error {}
+
     private func checkOpen() throws(VaultError) {
         if isClosed { throw VaultError(.closed, "the PostgreSQL store is closed") }
-        if isBroken || connection.isClosed {
-            isBroken = true
-            throw VaultError(.io, "the connection to PostgreSQL (\(location)) was lost; close and reopen the vault")
-        }
+        try lease.checkWritable()
     }
 
-    private func run<R>(_ what: String, _ body: () async throws -> R) async throws(VaultError) -> R {
+    /// Runs `body` on a pool connection, mapping every failure to a ``VaultError``; a refused fence
+    /// becomes ``VaultError/Code/leaseLost`` (through the lease, which tells the handler once).
+    private func run<R: Sendable>(_ what: String, _ body: @escaping @Sendable (PooledConnection) async throws -> R) async throws(VaultError) -> R {
         do {
-            return try await body()
-        } catch let error as VaultError {
-            throw error
+            return try await pool.withConnection(what, body)
+        } catch is FenceRefused {
+            throw lease.markLost("the database refused a write with fencing token \(lease.token) (another holder took the session, or the lease expired or was changed)")
         } catch {
-            if Self.isConnectionFailure(error) || connection.isClosed { isBroken = true }
-            throw Self.mapError(error, "\(what) in \(location)")
+            throw Self.mapPoolError(error, "\(what) in \(location)")
         }
     }
 
-    /// The connection closed before a query could complete.
-    struct ConnectionLost: Error {}
-
-    /// Runs one query, failing fast when the connection is (or becomes) closed.
-    ///
-    /// postgres-nio 1.33.2 writes a query to the channel without a promise, so a query sent on a
-    /// connection the server has already dropped never completes. This races every query against the
-    /// connection's `closeFuture`; the losing query task is abandoned (it can only be stuck on a dead
-    /// connection).
-    @discardableResult
-    private func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        if isBroken || connection.isClosed { throw ConnectionLost() }
-        let connection = self.connection
-        let logger = self.logger
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresRowSequence, any Error>) in
-            let race = FirstResult(continuation)
-            Task {
-                do { race.resume(.success(try await connection.query(query, logger: logger))) } catch { race.resume(.failure(error)) }
-            }
-            connection.closeFuture.whenComplete { _ in race.resume(.failure(ConnectionLost())) }
+    static func run<R: Sendable>(_ pool: PostgresPool, _ what: String, _ body: @escaping @Sendable (PooledConnection) async throws -> R) async throws(VaultError) -> R {
+        do {
+            return try await pool.withConnection(what, body)
+        } catch {
+            throw mapPoolError(error, what)
         }
     }
 
-    /// Resumes a continuation with whichever result arrives first.
-    final class FirstResult<Value: Sendable>: Sendable {
-        private let continuation: Mutex<CheckedContinuation<Value, any Error>?>
-        init(_ continuation: CheckedContinuation<Value, any Error>) { self.continuation = Mutex(continuation) }
-        func resume(_ result: Result<Value, any Error>) {
-            let pending = continuation.withLock { pending in
-                defer { pending = nil }
-                return pending
+    static func mapPoolError(_ error: any Error, _ what: String) -> VaultError {
+        if let error = error as? VaultError { return error }
+        if let exhausted = error as? PostgresPool.PoolExhausted {
+            return VaultError(.io, "\(what): no connection of the pool (\(exhausted.size)) became free within \(PostgresPool.leaseTimeout) (pool exhausted); nothing was written")
+        }
+        return mapError(error, what)
+    }
+
+    /// `BEGIN`, `body`, `COMMIT`; a statement the server refused is rolled back on the live connection
+    /// (a lost connection rolled the transaction back on the server already).
+    static func inTransaction(_ connection: PooledConnection, _ body: () async throws -> Void) async throws {
+        try await connection.query("BEGIN")
+        do {
+            try await body()
+            try await connection.query("COMMIT")
+        } catch {
+            if !isConnectionFailure(error) && !connection.connection.isClosed {
+                _ = try? await connection.query("ROLLBACK")
             }
-            pending?.resume(with: result)
+            throw error
         }
     }
 
@@ -450,24 +450,10 @@ public final class PostgresRecordStore: RecordStore {
                 return VaultError(.io, "\(context): \(error.code)")
             }
         }
-        if error is ConnectionLost {
+        if error is PooledConnection.ConnectionLost {
             return VaultError(.io, "\(context): the connection to PostgreSQL was lost; nothing partial was saved")
         }
         return VaultError(.io, "\(context): \(type(of: error))")
-    }
-
-    private static func tlsConfiguration(_ mode: PostgresLocation.TLSMode) throws(VaultError) -> PostgresConnection.Configuration.TLS {
-        switch mode {
-        case .disable:
-            return .disable
-        case .prefer, .require:
-            do {
-                let context = try NIOSSLContext(configuration: .makeClientConfiguration())
-                return mode == .prefer ? .prefer(context) : .require(context)
-            } catch {
-                throw VaultError(.io, "cannot set up TLS: \(error)")
-            }
-        }
     }
 
     /// The name's UTF-8 bytes, or with `keyed_names` BLAKE2b-256(key, name) keyed by a key derived from

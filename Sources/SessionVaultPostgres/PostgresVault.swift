@@ -9,7 +9,19 @@ public import SessionVaultKit
 /// let vault = try await PostgresVault.open(location, passphrase: try PassphraseSource.readPassphrase())
 /// ```
 /// A second opener anywhere gets ``VaultError/Code/inUse`` naming the holder; a crashed holder's
-/// lock goes away with its connection.
+/// lease expires on its own (after at most `lease_seconds`, docs/LEASES.md). Sessions opened in one
+/// process share one pool of at most `pool_size` connections per server and database. A holder that
+/// loses its lease is told through ``SessionVault/Configuration/onLeaseLost`` and gets
+/// ``VaultError/Code/leaseLost`` from every later call:
+///
+/// ```swift
+/// var configuration = SessionVault.Configuration()
+/// configuration.onLeaseLost = { error in
+///     print("lost the session: \(error.message)")   // disconnect from Telegram here
+/// }
+/// let location = try PostgresLocation(parsing: "postgres://bots@db.internal/sessions?session=bot-17&pool_size=20")
+/// let vault = try await PostgresVault.open(location, passphrase: try PassphraseSource.readPassphrase(), configuration: configuration)
+/// ```
 public enum PostgresVault {
     /// Opens (or creates, per ``SessionVault/Configuration/mode``) the session at `location`.
     public static func open(
@@ -17,7 +29,8 @@ public enum PostgresVault {
         passphrase: Passphrase,
         configuration: SessionVault.Configuration = SessionVault.Configuration()
     ) async throws(VaultError) -> SessionVault {
-        let store = try await PostgresRecordStore.connect(to: location, lockWait: configuration.lockWait, logger: configuration.logger)
+        let store = try await PostgresRecordStore.connect(
+            to: location, lockWait: configuration.lockWait, logger: configuration.logger, onLeaseLost: configuration.onLeaseLost)
         return try await SessionVault.open(
             store: store,
             storageKind: .postgres,
@@ -33,7 +46,8 @@ public enum PostgresVault {
         recoveryKey: RecoveryKey,
         configuration: SessionVault.Configuration = SessionVault.Configuration()
     ) async throws(VaultError) -> SessionVault {
-        let store = try await PostgresRecordStore.connect(to: location, lockWait: configuration.lockWait, logger: configuration.logger)
+        let store = try await PostgresRecordStore.connect(
+            to: location, lockWait: configuration.lockWait, logger: configuration.logger, onLeaseLost: configuration.onLeaseLost)
         return try await SessionVault.open(
             store: store,
             storageKind: .postgres,

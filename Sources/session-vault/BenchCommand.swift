@@ -30,13 +30,35 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Also measure durable saves against this PostgreSQL server (postgres://user@host/db; password from SESSION_VAULT_POSTGRES_PASSWORD_FILE).")
     var postgres: String?
 
+    @Option(help: "With --postgres: measure a fleet of this many sessions in one process instead (docs/LEASES.md, BENCHMARKS.md).")
+    var sessions: Int?
+
+    @Option(help: "With --sessions: the pool's size (server connections).")
+    var poolSize: Int = 20
+
+    @Option(help: "With --sessions: seconds of saves, and of the baseline.")
+    var seconds: Double = 10
+
     @Option(help: .hidden)
     var measureOpen: String?
+
+    func validate() throws {
+        if let sessions {
+            guard postgres != nil else { throw ValidationError("--sessions needs --postgres URL") }
+            guard (1...100_000).contains(sessions) else { throw ValidationError("--sessions is 1 to 100000") }
+        }
+        guard (1...100).contains(poolSize) else { throw ValidationError("--pool-size is 1 to 100") }
+        guard seconds >= 1, seconds <= 3600 else { throw ValidationError("--seconds is 1 to 3600") }
+    }
 
     func run() async throws {
         try await CommandRunner.run {
             if let measureOpen {
                 print(try await PeakMemoryProbe.openAndReportPeak(path: measureOpen))
+                return
+            }
+            if let sessions, let postgres {
+                try await runFleet(url: postgres, sessions: sessions)
                 return
             }
             let directory = URL(fileURLWithPath: dir).standardizedFileURL.path
@@ -75,5 +97,27 @@ struct BenchCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+
+    /// `--postgres URL --sessions N`: the fleet figures only.
+    private func runFleet(url: String, sessions: Int) async throws(VaultError) {
+        #if SESSION_VAULT_POSTGRES
+        let showProgress = isatty(2) == 1
+        let report = try await PostgresFleetBenchmark.run(url: url, sessions: sessions, poolSize: poolSize, seconds: seconds) { line in
+            if showProgress { FileHandleStderr.write("… \(line)\n") }
+        }
+        if json {
+            guard let data = try? JSONSerialization.data(withJSONObject: report.jsonObject, options: [.prettyPrinted, .sortedKeys]) else {
+                throw VaultError(.io, "cannot encode the report")
+            }
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for (key, value) in report.jsonObject.sorted(by: { $0.key < $1.key }) {
+                print(key.padding(toLength: 32, withPad: " ", startingAt: 0) + "\(value)")
+            }
+        }
+        #else
+        throw VaultError(.invalidArgument, "this build has no PostgreSQL support; cannot measure \(url.prefix(0))a fleet")
+        #endif
     }
 }

@@ -43,6 +43,7 @@ enum ExitStatus {
     static let kdfOutOfBounds: Int32 = 68
     static let sqliteUnavailable: Int32 = 69
     static let io: Int32 = 74
+    static let leaseLost: Int32 = 75
     static let auditFindings: Int32 = 70
 
     static func code(for code: VaultError.Code) -> Int32 {
@@ -53,6 +54,7 @@ enum ExitStatus {
         case .kdfParametersOutOfBounds: kdfOutOfBounds
         case .sqliteUnavailable: sqliteUnavailable
         case .invalidArgument, .alreadyExists, .notFound: usage
+        case .leaseLost: leaseLost
         default: io
         }
     }

@@ -9,7 +9,8 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Open a vault and answer protocol requests on standard input/output (docs/AGENT.md).",
         discussion: """
-            The agent holds the vault's lock until standard input ends, a `close` or `delete` request, \
+            The agent holds the vault's lock (PostgreSQL: its lease, and a lost lease becomes a `lease-lost` \
+            event) until standard input ends, a `close` or `delete` request, \
             SIGTERM/SIGINT/SIGHUP, or the death of its parent process. Its first line is a `ready` event, or \
             a `failed` event followed by the exit code of that error. Every write is answered after it is \
             durable. The passphrase comes from SESSION_VAULT_PASSPHRASE_FD (an inherited descriptor, read \
@@ -44,6 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await CommandRunner.run {
             let vault: SessionVault
             let termination: Int32
+            let notices = try AgentNotices()
             var printable = VaultAccess.describe(location)
             do throws(VaultError) {
                 let resolved = try VaultAccess.resolve(location, mustExist: create ? nil : true)
@@ -51,6 +53,8 @@ struct ServeCommand: AsyncParsableCommand {
                 var configuration = VaultAccess.configuration(mode: create ? .openOrCreate : .openExisting, kdf: kdf.parameters)
                 configuration.lockWait = .milliseconds(Int64((lockWait * 1000).rounded()))
                 configuration.durability = durability == "normal" ? .normal : .full
+                // A PostgreSQL lease lost in the background becomes a `lease-lost` event (docs/AGENT.md).
+                configuration.onLeaseLost = { notices.post($0) }
                 // The passphrase first: SESSION_VAULT_PASSPHRASE_FD must name a descriptor the parent
                 // passed, not one this process opened itself (the signal pipe below).
                 let passphrase = try PassphraseSource.readPassphrase(allowTerminal: false)
@@ -64,7 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
                 vault: vault,
                 location: printable,
                 exitStatus: { ExitStatus.code(for: $0) },
-                termination: termination
+                termination: termination,
+                notices: notices
             )
             let ending: AgentServer.Ending
             do throws(VaultError) {

@@ -27,6 +27,7 @@ struct SessionVaultCommand: AsyncParsableCommand {
               69  libsqlite3 unavailable
               70  verify found error-level findings
               74  other I/O or system failure
+              75  lease lost (PostgreSQL: another process took the session)
             """,
         version: SessionVaultInfo.versionDescription,
         subcommands: allSubcommands

@@ -70,6 +70,25 @@ struct PostgresCLITests {
         }
     }
 
+    /// `bench --postgres URL --sessions N --json`: the documented keys, and never more connections than the pool.
+    @Test func benchMeasuresASmallFleet() async throws {
+        let result = try await CLI.run(
+            ["bench", "--postgres", Self.url, "--sessions", "5", "--seconds", "1", "--pool-size", "3", "--json"],
+            environment: environment()
+        )
+        #expect(result.status == 0, "\(result.err)")
+        let json = try result.json()
+        for key in ["fleet_open_s", "fleet_connections_max", "fleet_saves_per_s", "fleet_baseline_commits_per_s",
+                    "fleet_renewals_per_s", "fleet_renewal_share", "fleet_takeover_s", "fleet_sessions", "fleet_pool_size"] {
+            #expect(json[key] is NSNumber, "\(key) missing")
+        }
+        #expect(json["fleet_sessions"] as? Int == 5)
+        #expect((json["fleet_connections_max"] as? Int).map { (1...3).contains($0) } == true)
+        #expect((json["fleet_saves_per_s"] as? Double ?? 0) > 0)
+        let refused = try await CLI.run(["bench", "--sessions", "5"], environment: environment())
+        #expect(refused.status == 64)
+    }
+
     @Test func importATelethonFileStraightIntoPostgres() async throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Fixtures/interop/telethon-v8.session").path

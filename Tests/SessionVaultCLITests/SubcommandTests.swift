@@ -224,7 +224,7 @@ struct SubcommandTests {
     @Test func helpDocumentsExitCodesAndOffersNoPassphraseOption() async throws {
         let help = try await CLI.run(["--help"])
         #expect(help.status == 0)
-        for line in ["64  usage", "65  wrong passphrase", "66  tampered", "67  in use", "68  KDF", "69  libsqlite3", "70  verify", "74  other"] {
+        for line in ["64  usage", "65  wrong passphrase", "66  tampered", "67  in use", "68  KDF", "69  libsqlite3", "70  verify", "74  other", "75  lease lost"] {
             #expect(help.out.contains(line), "missing '\(line)'")
         }
         for command in ["init", "show", "passwd", "rotate", "verify"] {

@@ -86,7 +86,8 @@ class CryptoFailureError(VaultError):
 
 
 class LeaseLostError(VaultError):
-    """Reserved for a later fleet feature."""
+    """The agent's PostgreSQL lease was lost (docs/LEASES.md): another process may hold the session.
+    Stop using its auth keys (disconnect from Telegram) at once; every later request fails with it."""
     code = "lease-lost"
 
 
@@ -101,6 +102,7 @@ class AgentNotFoundError(VaultError):
 
 
 _CLASSES = {cls.code: cls for cls in VaultError.__subclasses__()}
+_NOT_JSON = object()
 # After these the agent may have closed the vault: adapters start a new one for the next request.
 RESTART_CODES = ("closed", "io", "crypto-failure", "agent-died")
 
@@ -163,8 +165,12 @@ class Agent:
     """
 
     def __init__(self, location, passphrase=None, *, create=False, kdf=None, lock_wait=None,
-                 durability=None, binary=None):
+                 durability=None, binary=None, on_lease_lost=None):
         self.location, self.pid, self._closed = os.fspath(location), None, True
+        # A PostgreSQL lease lost in the background: the agent's ``lease-lost`` event (docs/AGENT.md
+        # 2.4) sets this to a LeaseLostError and calls ``on_lease_lost(error)`` from a reader thread,
+        # whether or not a request is in progress.
+        self.lease_lost, self._on_lease_lost = None, on_lease_lost
         location = self.location
         argv = [binary or find_binary(), "serve", "./" + location if location.startswith("-") else location]
         argv += ["--create"] if create else []
@@ -195,6 +201,9 @@ class Agent:
             except BrokenPipeError:
                 pass  # the agent ended early: its failed event or exit status says why
         self._lock, self._next_id, self._closed = threading.Lock(), 0, False
+        self._lines = queue.SimpleQueue()
+        self._reader = threading.Thread(target=self._read_lines, name="sessionvault-agent-reader", daemon=True)
+        self._reader.start()
         first = self._read()
         if first.get("event") != "ready" or first.get("protocol") != PROTOCOL:
             raise self._broken("the agent does not speak protocol %d" % PROTOCOL, first.get("error"))
@@ -209,18 +218,54 @@ class Agent:
         return self._closed
 
     def _stop(self):
-        """Ends our side: the agent finishes at end of input (killed if it does not); its status."""
+        """Ends our side: the agent finishes at end of input (killed if it does not); its status.
+        Standard output is closed only after the reader thread saw its end (closing a stream another
+        thread is reading could block)."""
         self._closed = True
-        for stream in (self._process.stdin, self._process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
         try:
-            return self._process.wait(timeout=30)
+            self._process.stdin.close()
+        except OSError:
+            pass
+        try:
+            status = self._process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self._process.kill()
-            return self._process.wait()
+            status = self._process.wait()
+        reader = getattr(self, "_reader", None)
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(timeout=5)
+        if reader is None or not reader.is_alive():
+            try:
+                self._process.stdout.close()
+            except OSError:
+                pass
+        return status
+
+    def _read_lines(self):
+        """The reader thread: answers go to the queue, a ``lease-lost`` event is handled at once."""
+        try:
+            for line in iter(self._process.stdout.readline, b""):
+                if not line.strip():
+                    continue
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    self._lines.put(_NOT_JSON)
+                    continue
+                if message.get("event") == "lease-lost":
+                    error = error_from(message.get("error") or {"code": LeaseLostError.code})
+                    if self.lease_lost is None:
+                        self.lease_lost = error
+                        if self._on_lease_lost is not None:
+                            try:
+                                self._on_lease_lost(error)
+                            except Exception:  # the bot's handler must not stop the reader
+                                pass
+                    continue
+                self._lines.put(message)
+        except (OSError, ValueError):
+            pass
+        self._lines.put(None)
 
     def _died(self):
         status = self._stop()
@@ -234,15 +279,12 @@ class Agent:
 
     def _read(self):
         while True:
-            line = self._process.stdout.readline()
-            if not line:
+            message = self._lines.get()
+            if message is None:
+                self._lines.put(None)  # the end stays visible to later reads
                 raise self._died()
-            if not line.strip():
-                continue
-            try:
-                message = json.loads(line)
-            except ValueError:
-                raise self._broken("the agent sent a line that is not JSON") from None
+            if message is _NOT_JSON:
+                raise self._broken("the agent sent a line that is not JSON")
             if "id" in message or message.get("event") in ("ready", "failed"):
                 return message
             # another event: ignored (docs/AGENT.md 2.3)

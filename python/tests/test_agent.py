@@ -269,3 +269,42 @@ def test_the_agent_ends_with_its_client(tmp_path):
     assert agent._process.wait(timeout=120) == 0
     with open_agent(tmp_path / "v") as again:
         assert again.load()["peer_count"] == 0
+
+
+POSTGRES_URL = os.environ.get("SESSION_VAULT_TEST_POSTGRES_URL")
+
+
+@pytest.mark.skipif(not POSTGRES_URL and not os.environ.get("CI"), reason="no PostgreSQL cluster (make python-test starts one)")
+def test_a_lost_lease_raises_lease_lost_and_calls_the_handler(monkeypatch):
+    """docs/LEASES.md: the holder's agent is paused past its lease, another agent takes the session
+    and writes; the first is told (on_lease_lost, from the agent's event) and its writes raise
+    LeaseLostError (exit status 75); the data is the second holder's."""
+    assert POSTGRES_URL, "SESSION_VAULT_TEST_POSTGRES_URL is not set: run through make python-test"
+    monkeypatch.setenv("SESSION_VAULT_POSTGRES_PASSWORD_FILE", os.environ["SESSION_VAULT_TEST_POSTGRES_PASSWORD_FILE"])
+    location = "%s?session=python-lease-%d-%d&lease_seconds=6" % (POSTGRES_URL, os.getpid(), time.monotonic_ns())
+    told, errors = threading.Event(), []
+
+    def on_lease_lost(error):
+        errors.append(error)
+        told.set()
+
+    first = open_agent(location, create=True, on_lease_lost=on_lease_lost)
+    try:
+        first.write({"update_state": {"pts": 1, "qts": 0, "date": 1700000000, "seq": 1}})
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            second = open_agent(location, lock_wait=60)
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
+        with second:
+            second.write({"update_state": {"pts": 2, "qts": 0, "date": 1700000000, "seq": 1}})
+            assert told.wait(30), "the first agent's client was not told"
+            assert len(errors) == 1 and isinstance(errors[0], sessionvault.LeaseLostError)
+            assert isinstance(first.lease_lost, sessionvault.LeaseLostError)
+            with pytest.raises(sessionvault.LeaseLostError) as raised:
+                first.write({"update_state": {"pts": 3, "qts": 0, "date": 1700000000, "seq": 1}})
+            assert raised.value.exit_status == 75
+            assert second.load()["session"]["update_state"]["pts"] == 2
+    finally:
+        first.close()
+    assert len(errors) == 1

@@ -33,6 +33,10 @@ public protocol RecordStore: AnyObject {
     /// Makes sure replaced and deleted values are gone from the backend's storage (free pages,
     /// journals). Called after a passphrase change or key rotation. The default does nothing.
     func purgeFreedSpace() async throws(VaultError)
+    /// Throws when the store can no longer serve the vault although it was not closed, for instance
+    /// ``VaultError/Code/leaseLost`` once a leased store lost its lease. ``SessionVault`` asks before
+    /// every call but closing. The default never throws.
+    func checkUsable() throws(VaultError)
 }
 
 extension RecordStore {
@@ -41,4 +45,7 @@ extension RecordStore {
 
     /// Nothing to purge by default (memory stores keep no old values).
     public func purgeFreedSpace() async throws(VaultError) {}
+
+    /// Always usable by default.
+    public func checkUsable() throws(VaultError) {}
 }

@@ -1,0 +1,17 @@
+#if SESSION_VAULT_POSTGRES
+import Synchronization
+
+/// A value behind a lock that escaping closures and tasks can share (a `Mutex` itself cannot be
+/// captured by them: it is not copyable).
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    /// Runs `body` with the value locked.
+    func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+
+    /// The current value.
+    var value: Value { mutex.withLock { $0 } }
+}
+#endif
