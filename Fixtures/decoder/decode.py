@@ -647,6 +647,12 @@ def _open_sqlite(conn, passphrase, recovery_key, allow_test_kdf, log) -> dict:
                 raise VaultError("kdf-parameters-out-of-bounds",
                                  f"keyslot {slot}: opslimit {ops}, memlimit {mem} outside "
                                  f"[{ops_min}, {OPSLIMIT_MAX}] x [{mem_min}, {MEMLIMIT_MAX}]")
+        # FORMAT.md §4.1 "Total": the passphrase keyslots together may cost at most one slot at the cap.
+        total = sum(ops * mem for _slot, kind, _kdf, ops, mem, *_ in slots if kind == 1)
+        if total > OPSLIMIT_MAX * MEMLIMIT_MAX:
+            raise VaultError("kdf-parameters-out-of-bounds",
+                             f"passphrase keyslots need {total} passes x bytes in all, above "
+                             f"{OPSLIMIT_MAX * MEMLIMIT_MAX}")
         log("4 keyslots: %d, kdf and bounds ok for every passphrase keyslot%s"
             % (len(slots), " (test floor allowed)" if allow_test_kdf else ""))
     else:
