@@ -1,6 +1,7 @@
 // Takes the secret-carrying SESSION_VAULT_* variables out of the environment into locked memory.
 #include "CSystemShims.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -141,9 +142,27 @@ void csystem_run_early_hardening_on(char **block) {
     (void)csystem_take_environment_block_secrets(block);
 }
 
+int csystem_disable_crash_backtraces(void) {
+    // Swift's runtime backtracer (on by default on Linux since Swift 6) installs these handlers while
+    // libswiftCore initializes and, on a crash, has swift-backtrace print registers, stacks and the
+    // memory they point to on standard error, whatever RLIMIT_CORE and PR_SET_DUMPABLE say. The
+    // default disposition ends the process instead (no core: RLIMIT_CORE is 0).
+    static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGQUIT, SIGSYS};
+    int status = 0;
+    for (size_t index = 0; index < sizeof crash_signals / sizeof crash_signals[0]; index++) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = SIG_DFL;
+        sigemptyset(&action.sa_mask);
+        if (sigaction(crash_signals[index], &action, NULL) != 0) status = -1;
+    }
+    return status;
+}
+
 void csystem_run_early_hardening(void) {
     (void)csystem_disable_core_dumps();
     (void)csystem_take_environment_secrets();
+    (void)csystem_disable_crash_backtraces();
     early_hardening_ran = 1;
 }
 

@@ -94,6 +94,26 @@ struct EarlyHardeningTests {
         }
     }
 
+    /// Swift's runtime backtracer would answer a crash by printing every thread's registers, stack and
+    /// nearby memory on standard error (it did, for `kill -SEGV` of a holding `show`). The early
+    /// hardening restores the default disposition of the crash signals: the process just ends by the
+    /// signal, with no core (RLIMIT_CORE 0) and nothing on standard error but its own line.
+    @Test func aCrashPrintsNoBacktrace() async throws {
+        try await withTemporaryDirectory { directory in
+            let (path, _) = try await makeVault(in: directory, session: try testSession())
+            for signal in [SIGSEGV, SIGABRT] {
+                let child = try RunningCLI(["show", path, "--hold"], environment: ["SESSION_VAULT_PASSPHRASE": vaultPassphrase])
+                #expect(try await child.waitForOutput(containing: "takeout_id"))
+                kill(child.pid, signal)
+                _ = await child.finish()
+                #expect(child.process.terminationReason == .uncaughtSignal, "signal \(signal)")
+                #expect(child.process.terminationStatus == signal)
+                #expect(!child.stderr.contains("Backtracing"), "signal \(signal): \(child.stderr.prefix(300))")
+                #expect(!child.stderr.contains("crashed"), "signal \(signal)")
+            }
+        }
+    }
+
     func bytes(fromHex text: String) -> [UInt8]? {
         let digits = Array(text.utf8)
         guard digits.count % 2 == 0 else { return nil }

@@ -53,8 +53,14 @@ int csystem_is_stashed_secret_name(const char *name);
 /// loader: csystem_disable_core_dumps, then csystem_take_environment_block_secrets(block).
 void csystem_run_early_hardening_on(char **block);
 
-/// What the SessionVaultEarlyHardening constructor does before any Swift code runs:
-/// csystem_disable_core_dumps, then csystem_take_environment_secrets.
+/// Restores the default disposition of SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGQUIT
+/// and SIGSYS, removing the handlers of Swift's runtime backtracer (which would print registers and
+/// the memory near them on standard error). Returns 0, or -1 if any sigaction failed.
+int csystem_disable_crash_backtraces(void);
+
+/// What the SessionVaultEarlyHardening constructor does before any Swift code runs (after the shared
+/// libraries' initializers, the Swift runtime's included): csystem_disable_core_dumps,
+/// csystem_take_environment_secrets, csystem_disable_crash_backtraces.
 void csystem_run_early_hardening(void);
 
 /// 1 once csystem_run_early_hardening has run in this process, else 0.
