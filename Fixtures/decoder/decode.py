@@ -714,6 +714,13 @@ def _open_sqlite(conn, passphrase, recovery_key, allow_test_kdf, log) -> dict:
             raise VaultError("tampered", f"unmasked kind {kind} is not 1-8 (tag {short})")
         pt = secretbox_open(record_key(dek, vault_id, kind, tag, version), nonce, ct)
         if pt is None:
+            # §7 step 7: the stored kind is not authenticated by itself; name the kind whose record
+            # key opens the ciphertext (a relabelled row), else the unmasked kind.
+            true_kind = next((k for k in sorted(KIND_NAMES) if k != kind
+                              and secretbox_open(record_key(dek, vault_id, k, tag, version), nonce, ct) is not None), None)
+            if true_kind is not None:
+                raise VaultError("tampered", f"record stored as {name} opens as {KIND_NAMES[true_kind]} "
+                                 f"(its kind was altered; tag {short})", KIND_NAMES[true_kind])
             raise VaultError("tampered", f"record does not open (tag {short})", name)
         identities, value = decode_record(kind, pt)
         ident = next((i for i in identities if record_tag(K_tag, kind, i) == tag), None)
