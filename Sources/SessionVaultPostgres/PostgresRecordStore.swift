@@ -101,6 +101,7 @@ public final class PostgresRecordStore: RecordStore {
         )
         do throws(VaultError) {
             try await store.ensureSchema()
+            try await store.refusePlantedTriggersAndRules()
             try await store.acquireLock(wait: lockWait)
         } catch {
             try? await connection.close()
@@ -299,6 +300,42 @@ public final class PostgresRecordStore: RecordStore {
             try await query("SELECT pg_advisory_xact_lock(\(Self.schemaLockKey))")
             for statement in Self.schema { try await query(PostgresQuery(unsafeSQL: statement)) }
             try await query("COMMIT")
+        }
+    }
+
+    /// The tables are shared by every session of the database: a trigger or rule that someone with
+    /// write access planted on them could silently drop every later save, or copy old keyslots and
+    /// ciphertexts aside where `passwd` and `rotate` do not reach them (the SQLite attack of issue
+    /// #11). The schema is part of the format, so any trigger (other than PostgreSQL's internal ones)
+    /// or rule on the three tables is `tampered`, before anything is read or written.
+    private func refusePlantedTriggersAndRules() async throws(VaultError) {
+        let planted = try await run("checking the vault tables") { () async throws -> [String] in
+            let rows = try await query(
+                """
+                SELECT 'trigger ' || t.tgname::text || ' on ' || c.relname::text FROM pg_trigger t
+                JOIN pg_class c ON c.oid = t.tgrelid
+                WHERE NOT t.tgisinternal AND c.oid IN
+                    ('sessionvault_header'::regclass, 'sessionvault_keyslot'::regclass, 'sessionvault_record'::regclass)
+                UNION ALL
+                SELECT 'rule ' || r.rulename::text || ' on ' || c.relname::text FROM pg_rewrite r
+                JOIN pg_class c ON c.oid = r.ev_class
+                WHERE r.rulename <> '_RETURN' AND c.oid IN
+                    ('sessionvault_header'::regclass, 'sessionvault_keyslot'::regclass, 'sessionvault_record'::regclass)
+                ORDER BY 1
+                """)
+            var found: [String] = []
+            for try await name in rows.decode(String.self) { found.append(name) }
+            return found
+        }
+        guard planted.isEmpty else {
+            // Names come from the database: printable characters only, each cut to 80.
+            let shown = planted.prefix(3).map { name in
+                String(String.UnicodeScalarView(name.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(80)))
+            }.joined(separator: ", ")
+            throw VaultError(
+                .tampered,
+                "the shared vault tables carry \(planted.count) object(s) the format does not define (\(shown)): refusing them"
+            )
         }
     }
 
