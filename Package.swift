@@ -17,6 +17,9 @@ let package = Package(
         // Sessions in PostgreSQL, for fleets of bots: needs the `PostgreSQL` trait.
         .library(name: "SessionVaultPostgres", targets: ["SessionVaultPostgres"]),
         .executable(name: "session-vault", targets: ["session-vault"]),
+        // Linked into an executable, its C constructor runs before any Swift code: the process becomes
+        // non-dumpable and the secret SESSION_VAULT_* variables move out of the environment.
+        .library(name: "SessionVaultEarlyHardening", targets: ["SessionVaultEarlyHardening"]),
     ],
     traits: [
         .trait(name: "PostgreSQL", description: "The SessionVaultPostgres product, and PostgreSQL locations in the CLI (postgres-nio)."),
@@ -45,6 +48,9 @@ let package = Package(
         // AES-256 decryption (IGE mode) and MD5, which reading Telegram Desktop `tdata` needs and
         // libsodium lacks (SECURITY.md, "tdata import"). Decryption only; no dependency.
         .target(name: "CTDataCrypto"),
+        // A C constructor (priority 101) that runs csystem_run_early_hardening before main. The
+        // `session-vault` command links it; so can an embedder's executable (docs: HandlingSecrets).
+        .target(name: "SessionVaultEarlyHardening", dependencies: ["CSystemShims"]),
         .target(
             name: "SessionVaultKit",
             dependencies: [
@@ -86,6 +92,7 @@ let package = Package(
         .executableTarget(
             name: "session-vault",
             dependencies: [
+                "SessionVaultEarlyHardening",
                 "SessionVaultKit",
                 "SessionVaultAgent",
                 "SessionVaultBenchmarks",
@@ -142,6 +149,13 @@ let package = Package(
             name: "SessionVaultReliabilityTests",
             dependencies: ["session-vault", "SessionVaultKit", "SessionVaultOperations", "SessionVaultTestSupport", "CPowerLossVFS"]
         ),
+        // Links SessionVaultEarlyHardening as `session-vault` does and reports, from its first line of
+        // Swift, what the constructor left (EarlyHardeningTests spawn it).
+        .executableTarget(
+            name: "sv-early-probe",
+            dependencies: ["SessionVaultEarlyHardening", "SessionVaultKit"],
+            path: "Tests/EarlyHardeningProbe"
+        ),
         // A client library's stand-in that exports `Session`, `DataCenter` and `AuthKey`, and the test
         // that uses both modules side by side.
         .target(name: "TelegramClientStandIn", path: "Tests/TelegramClientStandIn"),
@@ -161,7 +175,7 @@ for target in package.targets where ["SessionVaultPostgres", "session-vault", "S
     target.swiftSettings = (target.swiftSettings ?? []) + [.define("SESSION_VAULT_POSTGRES", .when(traits: ["PostgreSQL"]))]
 }
 
-for target in package.targets where target.type != .system && !["CSQLite", "CSystemShims", "CTDataCrypto", "CPowerLossVFS"].contains(target.name) {
+for target in package.targets where target.type != .system && !["CSQLite", "CSystemShims", "CTDataCrypto", "CPowerLossVFS", "SessionVaultEarlyHardening"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -662,6 +662,12 @@ def _open_sqlite(conn, passphrase, recovery_key, allow_test_kdf, log) -> dict:
                 raise VaultError("kdf-parameters-out-of-bounds",
                                  f"keyslot {slot}: opslimit {ops}, memlimit {mem} outside "
                                  f"[{ops_min}, {OPSLIMIT_MAX}] x [{mem_min}, {MEMLIMIT_MAX}]")
+        # FORMAT.md §4.1 "Total": the passphrase keyslots together may cost at most one slot at the cap.
+        total = sum(ops * mem for _slot, kind, _kdf, ops, mem, *_ in slots if kind == 1)
+        if total > OPSLIMIT_MAX * MEMLIMIT_MAX:
+            raise VaultError("kdf-parameters-out-of-bounds",
+                             f"passphrase keyslots need {total} passes x bytes in all, above "
+                             f"{OPSLIMIT_MAX * MEMLIMIT_MAX}")
         log("4 keyslots: %d, kdf and bounds ok for every passphrase keyslot%s"
             % (len(slots), " (test floor allowed)" if allow_test_kdf else ""))
     else:
@@ -727,6 +733,13 @@ def _open_sqlite(conn, passphrase, recovery_key, allow_test_kdf, log) -> dict:
             raise VaultError("tampered", f"unmasked kind {kind} is not 1-8 (tag {short})")
         pt = secretbox_open(record_key(dek, vault_id, kind, tag, version), nonce, ct)
         if pt is None:
+            # §7 step 7: the stored kind is not authenticated by itself; name the kind whose record
+            # key opens the ciphertext (a relabelled row), else the unmasked kind.
+            true_kind = next((k for k in sorted(KIND_NAMES) if k != kind
+                              and secretbox_open(record_key(dek, vault_id, k, tag, version), nonce, ct) is not None), None)
+            if true_kind is not None:
+                raise VaultError("tampered", f"record stored as {name} opens as {KIND_NAMES[true_kind]} "
+                                 f"(its kind was altered; tag {short})", KIND_NAMES[true_kind])
             raise VaultError("tampered", f"record does not open (tag {short})", name)
         if version >= 2:
             pt = unpad(pt, name)

@@ -1,5 +1,11 @@
 public import SessionVaultKit
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The audit behind `session-vault verify`: a list of findings, each with a severity and a stable code.
 ///
 /// ```swift
@@ -75,6 +81,11 @@ public struct VaultAudit: Sendable, Hashable, Codable {
             public static let fileReadableByOthers = Code(rawValue: "file-readable-by-others")
             /// A file of the vault is writable (but not readable) by group or others.
             public static let fileWritableByOthers = Code(rawValue: "file-writable-by-others")
+            /// The vault's directory is writable by group or others (a shared directory: another user can
+            /// plant or delete files next to the vault).
+            public static let directoryWritableByOthers = Code(rawValue: "directory-writable-by-others")
+            /// A file of the vault belongs to another user than the vault file's owner.
+            public static let fileOwnedByAnotherUser = Code(rawValue: "file-owned-by-another-user")
             /// The vault is not inside a git work tree.
             public static let notInGitWorkTree = Code(rawValue: "not-in-git-work-tree")
             /// The vault is inside a git work tree and ignored.
@@ -225,6 +236,7 @@ public struct VaultAudit: Sendable, Hashable, Codable {
         // 4. File modes.
         let files = vault.databaseFiles + [vault.lockFile].compactMap { $0 }
         findings += try modeFindings(files: files)
+        findings += try sharingFindings(path: path, files: files)
 
         // 5. Git.
         findings.append(gitFinding(path))
@@ -243,6 +255,36 @@ public struct VaultAudit: Sendable, Hashable, Codable {
             for leak in leaks { findings.append(Finding(.error, .plaintextFound, "found in plaintext: \(leak)")) }
         }
         return VaultAudit(path: path, findings: findings)
+    }
+
+    /// Shared directories: an error for a vault directory writable by others (world-writable or
+    /// sticky, like /tmp), a warning for one writable by its group; an error for each file of the
+    /// vault owned by another user than the vault file's owner.
+    static func sharingFindings(path: String, files: [String]) throws(VaultError) -> [Finding] {
+        var findings: [Finding] = []
+        let directory = FileSystem.directoryName(of: path)
+        if let info = try FileSystem.status(directory) {
+            let mode = FileSystem.permissions(info)
+            let octal = String(mode, radix: 8)
+            let advice = "other users can plant or remove files next to the vault (its lock, its WAL): vaults do not belong in shared directories"
+            if mode & 0o002 != 0 {
+                findings.append(Finding(.error, .directoryWritableByOthers, "the directory \(directory) has mode \(octal): \(advice)"))
+            } else if mode & 0o020 != 0 {
+                findings.append(Finding(.warning, .directoryWritableByOthers, "the directory \(directory) has mode \(octal) (group-writable): \(advice)"))
+            }
+        }
+        guard let owner = try FileSystem.status(path)?.st_uid else { return findings }
+        for file in files {
+            guard let info = try FileSystem.status(file), info.st_uid != owner else { continue }
+            findings.append(
+                Finding(
+                    .error,
+                    .fileOwnedByAnotherUser,
+                    "\(file) belongs to uid \(info.st_uid), the vault file to uid \(owner): another user may have planted or may change it"
+                )
+            )
+        }
+        return findings
     }
 
     /// Errors for files readable by group or others, warnings for files only writable by them.

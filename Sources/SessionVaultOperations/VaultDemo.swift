@@ -33,7 +33,7 @@ public struct VaultDemo: Sendable {
     public func run(say: (String) -> Void) async throws(VaultError) {
         let clock = ContinuousClock()
         let passphrase: Passphrase
-        if getenv(PassphraseSource.Names.passphrase.variable) != nil {
+        if PassphraseSource.isEnvironmentVariableSet(PassphraseSource.Names.passphrase.variable) {
             passphrase = try Passphrase(owning: PassphraseSource.takeEnvironmentVariable(PassphraseSource.Names.passphrase.variable))
             say("passphrase: from SESSION_VAULT_PASSPHRASE (scrubbed from the environment)")
         } else {

@@ -113,7 +113,9 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
             }
             if text.hasSuffix("\n") { text.removeLast() }
             self.password = text
-        } else if let password = environment["SESSION_VAULT_POSTGRES_PASSWORD"] {
+        } else if let password = environment["SESSION_VAULT_POSTGRES_PASSWORD"]
+            ?? ProcessHardening.stashedText("SESSION_VAULT_POSTGRES_PASSWORD")
+        {
             self.password = password
         } else {
             self.password = components.password.map { $0.removingPercentEncoding ?? $0 }

@@ -99,6 +99,7 @@ public final class PostgresRecordStore: RecordStore {
         let sessionKey = ByteBuffer(bytes: try makeSessionKey(location))
         let pool = try PostgresPool.shared(for: location, logger: logger)
         try await ensureSchema(pool, location)
+        try await refusePlantedTriggersAndRules(pool, location)
         let lease = try await PostgresLease.take(
             pool: pool, sessionKey: sessionKey, location: location, wait: lockWait, logger: logger, onLost: onLeaseLost
         )
@@ -360,6 +361,42 @@ public final class PostgresRecordStore: RecordStore {
             }
         }
         pool.schemaReady.withLock { $0 = true }
+    }
+
+    /// The tables are shared by every session of the database: a trigger or rule that someone with
+    /// write access planted on them could silently drop every later save, or copy old keyslots and
+    /// ciphertexts aside where `passwd` and `rotate` do not reach them (the SQLite attack of issue
+    /// #11). The schema is part of the format, so any trigger (other than PostgreSQL's internal ones)
+    /// or rule on the vault's tables is `tampered`, before the lease is taken or anything is read.
+    static func refusePlantedTriggersAndRules(_ pool: PostgresPool, _ location: PostgresLocation) async throws(VaultError) {
+        let planted = try await run(pool, "checking the vault tables in \(location)") { connection -> [String] in
+            let tables = "('sessionvault_header'::regclass, 'sessionvault_keyslot'::regclass, 'sessionvault_record'::regclass, "
+                + "'sessionvault_lease'::regclass, 'sessionvault_layout'::regclass)"
+            let rows = try await connection.query(
+                PostgresQuery(unsafeSQL: """
+                SELECT 'trigger ' || t.tgname::text || ' on ' || c.relname::text FROM pg_trigger t
+                JOIN pg_class c ON c.oid = t.tgrelid
+                WHERE NOT t.tgisinternal AND c.oid IN \(tables)
+                UNION ALL
+                SELECT 'rule ' || r.rulename::text || ' on ' || c.relname::text FROM pg_rewrite r
+                JOIN pg_class c ON c.oid = r.ev_class
+                WHERE r.rulename <> '_RETURN' AND c.oid IN \(tables)
+                ORDER BY 1
+                """))
+            var found: [String] = []
+            for try await name in rows.decode(String.self) { found.append(name) }
+            return found
+        }
+        guard planted.isEmpty else {
+            // Names come from the database: printable characters only, each cut to 80.
+            let shown = planted.prefix(3).map { name in
+                String(String.UnicodeScalarView(name.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(80)))
+            }.joined(separator: ", ")
+            throw VaultError(
+                .tampered,
+                "the shared vault tables carry \(planted.count) object(s) the format does not define (\(shown)): refusing them"
+            )
+        }
     }
 
     // MARK: - Helpers

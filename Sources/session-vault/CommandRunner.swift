@@ -16,6 +16,7 @@ enum CommandRunner {
         ProcessHardening.ignoreFileSizeLimitSignal()
         _ = loggingToStandardError
         do {
+            try refuseArgumentsThatAreNotUTF8()
             try await body()
         } catch let error as VaultError {
             FileHandleStderr.write("session-vault: \(error.message)\n")
@@ -26,6 +27,19 @@ enum CommandRunner {
             // Not a vault error (for example JSON encoding): "other I/O", never exit status 1.
             FileHandleStderr.write("session-vault: \(error)\n")
             throw ExitCode(ExitStatus.io)
+        }
+    }
+
+    /// Swift decodes each argument as UTF-8, replacing invalid bytes with U+FFFD: a path with such
+    /// bytes would silently name another file (`export --output` would write the plaintext there).
+    /// The command takes only UTF-8 arguments, and says which one is not.
+    static func refuseArgumentsThatAreNotUTF8() throws(VaultError) {
+        for index in 1..<Int(CommandLine.argc) {
+            guard let argument = CommandLine.unsafeArgv[index], String(validatingCString: argument) == nil else { continue }
+            throw VaultError(
+                .invalidArgument,
+                "argument \(index) is not valid UTF-8; session-vault takes only UTF-8 paths and arguments (rename the file)"
+            )
         }
     }
 

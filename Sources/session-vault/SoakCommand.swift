@@ -131,7 +131,7 @@ struct SoakCommand: AsyncParsableCommand {
     /// The source of the optional second passphrase, when one is configured.
     private static func newPassphraseSource() throws(VaultError) -> PassphraseSource? {
         let names = PassphraseSource.Names.newPassphrase
-        var configured = getenv(names.variable) != nil || getenv(names.fileVariable) != nil
+        var configured = PassphraseSource.isEnvironmentVariableSet(names.variable) || getenv(names.fileVariable) != nil
         if let directory = getenv("CREDENTIALS_DIRECTORY") {
             configured = configured || access(String(cString: directory) + "/" + names.credential, F_OK) == 0
         }

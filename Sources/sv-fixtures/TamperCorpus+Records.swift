@@ -94,7 +94,8 @@ extension Generator {
             "user-relabelled-as-update-state",
             "moved-record",
             "the user row's masked kind rewritten so that it unmasks to update-state (needs the data key: the strongest relabelling)",
-            [.error(.tampered, p, kind: "update-state")]
+            // The error names the record's true kind (FORMAT.md §7 step 7), not the one written over it.
+            [.error(.tampered, p, kind: "user")]
         ) { db in
             let masked = Int64(RecordKind.updateState.rawValue ^ keys.mask(tag: user))
             try self.run(db, "UPDATE sv_record SET kind = ? WHERE tag = ?", [.int(masked), .blob(user)])

@@ -329,6 +329,18 @@ extension Generator {
         try bounds("memlimit-above-cap", 3, (1 << 30) + 1024, "memlimit 1 GiB + 1 KiB: above the cap", testBoundsToo: true)
         try bounds("memlimit-64-gib", 3, 64 << 30, "memlimit 64 GiB: an allocation no machine should attempt", testBoundsToo: true)
         try bounds("opslimit-2-pow-62", 1 << 62, 64 << 20, "opslimit 2^62", testBoundsToo: true)
+        // Every slot within the bounds, but together more Argon2id than one slot at the cap (§4.1 "Total").
+        try mutate(
+            "kdf-total-above-cap",
+            base: base,
+            category: "kdf-bounds",
+            made: "the passphrase keyslot set to the cap (opslimit 10, memlimit 1 GiB) and copied as slot 5: each in bounds, "
+                + "together twice the total one open may cost; refused before Argon2id runs",
+            opens: [.error(.kdfParametersOutOfBounds, p, .production), .error(.kdfParametersOutOfBounds, p, .test)]
+        ) { db in
+            try self.run(db, "UPDATE sv_keyslot SET opslimit = 10, memlimit = 1073741824 WHERE slot = 0")
+            try self.run(db, "INSERT INTO sv_keyslot SELECT 5, kind, kdf, opslimit, memlimit, salt, nonce, wrapped_key FROM sv_keyslot WHERE slot = 0")
+        }
 
         let d = defaultProfile.passphrase
         try mutate(

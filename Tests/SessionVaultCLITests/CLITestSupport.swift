@@ -45,6 +45,7 @@ enum CLI {
     ///   - stdin: Bytes for standard input (default: empty, which is not a terminal).
     ///   - stdout: Where standard output goes instead of being captured (e.g. `/dev/full`).
     ///   - directory: The working directory.
+    ///   - executable: Another built program to run instead (the early-hardening probe).
     @discardableResult
     static func run(
         _ arguments: [String],
@@ -52,10 +53,11 @@ enum CLI {
         stdin: [UInt8] = [],
         stdout: FileHandle? = nil,
         directory: String? = nil,
+        executable: String = binary,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> CLIResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = minimalChildEnvironment()
         for (name, value) in environment { env[name] = value }
@@ -153,6 +155,7 @@ final class RunningCLI: @unchecked Sendable {
 
     var pid: Int32 { process.processIdentifier }
     var stdout: String { collected.text }
+    var stderr: String { collectedErrors.text }
 
     /// Waits until standard output contains `text` or `timeout` passes. The bound is generous: a
     /// loaded 2-core CI machine can take tens of seconds to start a child and run Argon2id; the

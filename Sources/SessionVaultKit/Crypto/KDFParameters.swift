@@ -58,6 +58,10 @@ public struct KDFParameters: Hashable, Sendable, CustomStringConvertible {
     public static let maximumOpsLimit: UInt64 = 10
     /// The cap: more memory than this is refused (1 GiB, libsodium's sensitive profile).
     public static let maximumMemLimit: UInt64 = 1 << 30
+    /// The most Argon2id work one open may cost, in passes × bytes, summed over every passphrase
+    /// keyslot a passphrase would be tried on: one keyslot at the cap (10 passes of 1 GiB).
+    /// FORMAT.md §4.1 "Total".
+    public static let maximumTotalWork: UInt64 = maximumOpsLimit * maximumMemLimit
 
     /// Parameters below the floor, accepted only when a configuration explicitly allows test parameters.
     /// No vault file can enable that: the switch lives in the opener's configuration.

@@ -70,6 +70,16 @@ enum Keyslots {
                 try slotParameters.validate(allowingTestParameters: configuration.allowsInsecureKDFParametersForTesting)
                 parameters.append(slotParameters)
             }
+            // The total, before any derivation: eight in-bound slots at the cap cost minutes and 1 GiB
+            // each (147.7 s measured); one open may cost at most one slot at the cap.
+            let total = parameters.reduce(UInt64(0)) { $0 + $1.opsLimit * $1.memLimit }
+            guard total <= KDFParameters.maximumTotalWork else {
+                throw VaultError(
+                    .kdfParametersOutOfBounds,
+                    "the \(parameters.count) passphrase keyslots together need \(total >> 20) MiB-passes of Argon2id, "
+                        + "more than one keyslot at the cap (10 passes of 1 GiB: \(KDFParameters.maximumTotalWork >> 20))"
+                )
+            }
             for (slot, slotParameters) in zip(candidates, parameters) {
                 let kek = try await KDFLane.passphraseKEK(passphrase, salt: slot.salt, parameters: slotParameters)
                 if let dataKey = try KeyDerivation.unwrap(wrappedKey: slot.wrappedKey, nonce: slot.nonce, kek: kek) {

@@ -1,4 +1,5 @@
 internal import CSodium
+internal import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +19,10 @@ import Darwin
 ///
 /// Setting more than one of `<NAME>`, `<NAME>_FILE` and `<NAME>_FD` is an error. After an environment variable is read, the
 /// bytes that `getenv` returned are overwritten and the variable is unset, so neither
-/// `/proc/<pid>/environ` nor child processes see it.
+/// `/proc/<pid>/environ` nor child processes see it. In `session-vault` (and in any executable that
+/// links the `SessionVaultEarlyHardening` module, or calls
+/// ``ProcessHardening/takeSecretsFromEnvironment()``) that happens before `main`: the value waits in
+/// locked memory, and `<NAME>` counts as set.
 public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
     /// A file whose content is the secret.
     case file(path: String)
@@ -82,9 +86,9 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
     /// - Throws: ``VaultError/Code/invalidArgument`` when both variables are set, or when no source
     ///   applies (no variable, no credential, and no terminal or `allowTerminal` false).
     public static func locate(_ names: Names = .passphrase, allowTerminal: Bool = true) throws(VaultError) -> PassphraseSource {
-        let file = environmentValue(names.fileVariable)
-        let direct = getenv(names.variable) != nil
-        let descriptor = environmentValue(names.descriptorVariable)
+        let file = try environmentValue(names.fileVariable)
+        let direct = isEnvironmentVariableSet(names.variable)
+        let descriptor = try environmentValue(names.descriptorVariable)
         let set = [
             direct ? names.variable : nil, file.map { _ in names.fileVariable }, descriptor.map { _ in names.descriptorVariable },
         ].compactMap { $0 }
@@ -110,7 +114,7 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
             }
             return .fileDescriptor(number)
         }
-        if let directory = environmentValue("CREDENTIALS_DIRECTORY"), !directory.isEmpty {
+        if let directory = try environmentValue("CREDENTIALS_DIRECTORY"), !directory.isEmpty {
             let path = directory + "/" + names.credential
             if access(path, F_OK) == 0 { return .systemdCredential(path: path) }
         }
@@ -131,7 +135,7 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
         let secret: SecretBytes
         switch self {
         case .file(let path):
-            secret = try Self.readFile(path, what: names.fileVariable)
+            secret = try Self.readFile(path, what: names.fileVariable, checkingOwnership: true)
             unsetenv(names.fileVariable)
         case .fileDescriptor(let descriptor):
             unsetenv(names.descriptorVariable)
@@ -180,13 +184,28 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
 
     // MARK: - Reading
 
-    private static func environmentValue(_ name: String) -> String? {
+    /// A variable naming a path or descriptor; one that is not UTF-8 is refused (decoding it would
+    /// silently name another file).
+    private static func environmentValue(_ name: String) throws(VaultError) -> String? {
         guard let value = getenv(name) else { return nil }
-        return cString(value)
+        guard let text = String(validatingCString: value) else {
+            throw VaultError(.invalidArgument, "\(name) is not valid UTF-8; only UTF-8 paths are accepted")
+        }
+        return text
     }
 
-    /// Copies the variable into guarded memory, overwrites the original bytes, and unsets it.
+    /// Whether the secret variable `name` is set: in the environment, or already moved out of it by
+    /// the early hardening (``ProcessHardening/takeSecretsFromEnvironment()``).
+    public static func isEnvironmentVariableSet(_ name: String) -> Bool {
+        getenv(name) != nil || ProcessHardening.hasStashedSecret(name)
+    }
+
+    /// Copies the variable into guarded memory, overwrites the original bytes, and unsets it; or takes
+    /// it from the stash of the early hardening, which then wipes its copy.
     package static func takeEnvironmentVariable(_ name: String) throws(VaultError) -> SecretBytes {
+        if let stashed = try ProcessHardening.stashedSecret(name, limit: maximumByteCount, forget: true) {
+            return stashed
+        }
         guard let value = getenv(name) else { throw VaultError(.invalidArgument, "\(name) is not set") }
         let length = strlen(value)
         guard length <= maximumByteCount else {
@@ -200,10 +219,14 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Reads a whole (small) file into guarded memory and drops one trailing newline (`\n` or `\r\n`).
-    static func readFile(_ path: String, what: String) throws(VaultError) -> SecretBytes {
+    /// - Parameter checkingOwnership: For a file the user names (`<NAME>_FILE`), as OpenSSH does for
+    ///   keys: refuse one owned by another user than this one or root, or writable by group or others
+    ///   (whoever can write it chooses the secret); warn (one log line) when group or others may read it.
+    static func readFile(_ path: String, what: String, checkingOwnership: Bool = false) throws(VaultError) -> SecretBytes {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileSystem.error(errno, "cannot read \(what) (\(path))") }
         defer { close(descriptor) }
+        if checkingOwnership { try checkOwnership(of: descriptor, path: path, what: what) }
         let buffer = try readAll(descriptor, what: "\(what) (\(path))")
         var length = buffer.count
         buffer.withUnsafeBytes { raw in
@@ -215,6 +238,32 @@ public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
         guard length < buffer.count else { return buffer }
         return try buffer.withUnsafeBytes { (raw) throws(VaultError) in
             try SecretBytes(copying: UnsafeRawBufferPointer(rebasing: raw[0..<length]))
+        }
+    }
+
+    /// The checks of `readFile(_:what:checkingOwnership:)` on the opened file.
+    static func checkOwnership(of descriptor: Int32, path: String, what: String) throws(VaultError) {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw FileSystem.error(errno, "cannot inspect \(what) (\(path))") }
+        let owner = status.st_uid
+        guard owner == geteuid() || owner == 0 else {
+            throw VaultError(
+                .invalidArgument,
+                "\(what) (\(path)) is owned by uid \(owner), not by this user (uid \(geteuid())) or root; refusing it"
+            )
+        }
+        let mode = status.st_mode & 0o777
+        guard mode & 0o022 == 0 else {
+            throw VaultError(
+                .invalidArgument,
+                "\(what) (\(path)) is writable by \(mode & 0o020 != 0 ? "its group" : "others") (mode \(String(mode, radix: 8))); "
+                    + "refusing it (chmod go-w)"
+            )
+        }
+        if mode & 0o044 != 0 {
+            Logger(label: "SessionVault").warning(
+                "\(what) (\(path)) is readable by \(mode & 0o040 != 0 ? "its group" : "others") (mode \(String(mode, radix: 8))); chmod 600 it"
+            )
         }
     }
 

@@ -80,6 +80,22 @@ final class RecordSealer {
                 record.nonce.withUnsafeBytes { cipher.open(ciphertext, nonce: $0, key: key, into: output) }
             }
             guard opened else {
+                // The stored kind is not authenticated by itself: a row relabelled as another kind
+                // fails here under the key of the kind it claims. Name the kind whose key opens it
+                // (FORMAT.md §7 step 7), not the one written over it.
+                for other in RecordKind.allCases where other != kind {
+                    let otherKey = keys.recordKey(kind: other, tag: record.tag)
+                    let opensAsOther = record.ciphertext.withUnsafeBytes { ciphertext in
+                        record.nonce.withUnsafeBytes { cipher.open(ciphertext, nonce: $0, key: otherKey, into: output) }
+                    }
+                    if opensAsOther {
+                        throw VaultError(
+                            .tampered,
+                            "a \(other) record's stored kind was altered (it claims \(kind))",
+                            recordKind: other
+                        )
+                    }
+                }
                 throw VaultError(.tampered, "a \(kind) record failed authentication", recordKind: kind)
             }
             var plaintext = UnsafeRawBufferPointer(output)

@@ -11,7 +11,10 @@ import Darwin
 /// file in WAL mode, or one with a `-journal` or `-wal` file (a client crashed or is running), is
 /// first copied with its journal into a private (0700) temporary directory and the copy is opened:
 /// opening the original would roll back the journal or checkpoint the WAL, that is, write to it.
-/// The copies are overwritten and removed when the file is closed.
+/// The copies are overwritten and removed when the file is closed. The directory's name carries the
+/// pid of the process (`session-vault-import-<pid>-XXXXXX`): a process killed meanwhile leaves its
+/// copy behind, and the next import (of any source) removes (overwrites and unlinks) the copies of
+/// every such directory whose process is gone.
 final class SQLiteSourceFile {
     /// The 16-byte magic every SQLite 3 file starts with.
     static let magic: [UInt8] = Array("SQLite format 3".utf8) + [0]
@@ -113,13 +116,60 @@ final class SQLiteSourceFile {
         return Header(pageSize: pageSize, pageCount: pageCount, isWAL: bytes[18] == 2 || bytes[19] == 2)
     }
 
+    /// The prefix of every private directory of an import.
+    static let directoryPrefix = "session-vault-import-"
+
+    /// `$TMPDIR`, or `/tmp`.
+    static func temporaryBase() -> String {
+        getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
     private static func makePrivateDirectory() throws(VaultError) -> String {
-        let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((base + "/session-vault-import-XXXXXX").utf8CString)
+        let base = temporaryBase()
+        var template = Array((base + "/" + directoryPrefix + "\(getpid())-XXXXXX").utf8CString)
         let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard created != nil else { throw FileSystem.error(errno, "cannot create a private temporary directory in \(base)") }
         _ = chmod(template.withUnsafeBufferPointer { $0.baseAddress! }, 0o700)
         return String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+    }
+
+    /// Removes the private directories in `base` left by imports that were killed: directories (not
+    /// symbolic links) owned by this user, named `session-vault-import-<pid>-XXXXXX`, whose pid no
+    /// longer runs. Their files are overwritten before they are unlinked. Best effort: what cannot be
+    /// removed stays.
+    static func removeLeftovers(in base: String) {
+        guard let directory = opendir(base) else { return }
+        var leftovers: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasPrefix(directoryPrefix) else { continue }
+            let rest = name.dropFirst(directoryPrefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0 else { continue }
+            guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            leftovers.append(base + "/" + name)
+        }
+        closedir(directory)
+        for leftover in leftovers {
+            var info = stat()
+            guard lstat(leftover, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid() else { continue }
+            guard let inner = opendir(leftover) else { continue }
+            var files: [String] = []
+            while let entry = readdir(inner) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                var fileInfo = stat()
+                let file = leftover + "/" + name
+                // Only regular files are overwritten (opening a FIFO to write would block).
+                if name != "." && name != "..", lstat(file, &fileInfo) == 0, fileInfo.st_mode & S_IFMT == S_IFREG {
+                    files.append(file)
+                }
+            }
+            closedir(inner)
+            removeSnapshot(directory: leftover, files: files)
+        }
     }
 
     /// Copies a file byte for byte into a new 0600 file.

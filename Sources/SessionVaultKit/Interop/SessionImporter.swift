@@ -41,6 +41,8 @@ public enum SessionImporter {
         format: SessionFormat? = nil,
         sqliteLibraryPath: String? = nil
     ) throws(VaultError) -> ImportedSession {
+        // Whatever the source, first remove the private copies that killed imports left behind.
+        SQLiteSourceFile.removeLeftovers(in: SQLiteSourceFile.temporaryBase())
         switch source {
         case .text(let secret):
             return try readString(secret, origin: "the session string", format: format)

@@ -10,7 +10,8 @@ import Synchronization
 /// the memory-only fallback instead of a program that does not start.
 ///
 /// The library is looked up once per distinct candidate list and never unloaded. The candidates are:
-/// the path in `SESSION_VAULT_SQLITE_LIBRARY` when that variable is set (and only it), otherwise
+/// the path in `SESSION_VAULT_SQLITE_LIBRARY` when that variable is set (and only it; it must be
+/// absolute: whoever sets it chooses code this process runs, as with `LD_PRELOAD`), otherwise
 /// `libsqlite3.so.0`, then `libsqlite3.so` (`libsqlite3.dylib` on Apple platforms).
 struct SQLiteLibrary: @unchecked Sendable {
     // @unchecked Sendable: csqlite_api is a table of C function pointers into a library that is
@@ -41,6 +42,14 @@ struct SQLiteLibrary: @unchecked Sendable {
     /// - Parameter path: an explicit library path; nil uses ``defaultCandidates()``.
     static func load(path: String? = nil) -> Result<SQLiteLibrary, VaultError> {
         let candidates = path.map { [$0] } ?? defaultCandidates()
+        // The override is code this process will run, at the trust level of LD_PRELOAD: a relative
+        // name would be resolved against the working directory (or searched for), so only an
+        // absolute path is taken.
+        if path == nil, getenv(environmentVariable) != nil, let override = candidates.first, !override.hasPrefix("/") {
+            return .failure(
+                VaultError(.sqliteUnavailable, "\(environmentVariable) must be an absolute path (it names code this process loads)")
+            )
+        }
         return cache.withLock { cache in
             if let cached = cache[candidates] { return cached }
             let result = loadUncached(candidates)

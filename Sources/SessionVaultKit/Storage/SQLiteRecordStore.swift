@@ -105,7 +105,8 @@ public final class SQLiteRecordStore: RecordStore {
         if try FileSystem.status(path) != nil {
             throw VaultError(.alreadyExists, "\(path) already exists")
         }
-        let lock = try await VaultFileLock.acquire(path: lockPath(of: path), vaultPath: path, wait: lockWait)
+        try checkCompanionFiles(of: path, owner: geteuid())
+        let lock = try await VaultFileLock.acquire(path: lockPath(of: path), vaultPath: path, wait: lockWait, owner: geteuid())
         let staging = stagingPath(of: path)
         var published = false
         do throws(VaultError) {
@@ -179,8 +180,10 @@ public final class SQLiteRecordStore: RecordStore {
         durability: Durability,
         lockWait: Duration
     ) async throws(VaultError) -> SQLiteRecordStore {
+        let owner = try FileSystem.status(path)?.st_uid
+        if let owner { try checkCompanionFiles(of: path, owner: owner) }
         try checkExistingFile(path)
-        let lock = try await VaultFileLock.acquire(path: lockPath(of: path), vaultPath: path, wait: lockWait)
+        let lock = try await VaultFileLock.acquire(path: lockPath(of: path), vaultPath: path, wait: lockWait, owner: owner)
         do throws(VaultError) {
             // A staging file left by a creator that crashed after publishing is a stale copy of the
             // first keyslot: remove it (we hold the lock, so nobody is creating).
@@ -222,6 +225,36 @@ public final class SQLiteRecordStore: RecordStore {
     /// Cheap checks before taking the lock, FORMAT.md §7 step 1: exists, is a regular file, non-empty,
     /// starts like SQLite, has a whole 100-byte header with a valid page size, and is not shorter than
     /// the header says. An empty `-wal` holds no page, so it counts as no `-wal`.
+    /// Refuses a lock, WAL, shared-memory or journal file next to the vault that another user could
+    /// have planted or may change: in a shared (world-writable or sticky) directory another user can
+    /// create `<vault>-lock` naming a pid of their choice (a permanent "in use") or a `-wal` they own
+    /// and may rewrite. Each must be a regular file owned by `owner` (the vault file's owner) or by the
+    /// caller, and not writable by group or others.
+    /// - Throws: ``VaultError/Code/io`` naming the file, its owner or mode, and the remedy.
+    static func checkCompanionFiles(of path: String, owner: uid_t) throws(VaultError) {
+        for companion in [lockPath(of: path)] + companionPaths(of: path) {
+            // A directory in the way fails to open with "Is a directory", as it always did.
+            guard let info = try FileSystem.status(companion), !FileSystem.isDirectory(info) else { continue }
+            guard FileSystem.isRegularFile(info) else {
+                throw VaultError(.io, "\(companion) is not a regular file; refusing to use it (vaults do not belong in shared directories)")
+            }
+            guard info.st_uid == owner || info.st_uid == geteuid() else {
+                throw VaultError(
+                    .io,
+                    "\(companion) is owned by uid \(info.st_uid), not by the vault's owner (uid \(owner)) or you; another user may have "
+                        + "planted it: refusing it (vaults do not belong in shared directories; remove the file if you trust it)"
+                )
+            }
+            let mode = FileSystem.permissions(info)
+            guard mode & 0o022 == 0 else {
+                throw VaultError(
+                    .io,
+                    "\(companion) has mode \(String(mode, radix: 8)): group or others can write it; refusing it (chmod 600 it)"
+                )
+            }
+        }
+    }
+
     private static func checkExistingFile(_ path: String) throws(VaultError) {
         guard let info = try FileSystem.status(path) else {
             throw VaultError(.notFound, "\(path) does not exist")

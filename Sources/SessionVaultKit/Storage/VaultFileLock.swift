@@ -25,10 +25,29 @@ final class VaultFileLock {
     /// Takes the lock, waiting up to `wait` for a holder to let go. A task cancelled while it
     /// waits stops waiting, as if `wait` had run out.
     /// - Throws: ``VaultError/Code/inUse`` with the holder's pid, or ``VaultError/Code/io``.
-    static func acquire(path: String, vaultPath: String, wait: Duration) async throws(VaultError) -> VaultFileLock {
+    /// - Parameter owner: When given, the opened file must belong to this user (or to the caller, who may just
+    ///   have created it) and not be writable by
+    ///   group or others (checked on the descriptor, so a file planted after an earlier check is refused too).
+    static func acquire(path: String, vaultPath: String, wait: Duration, owner: uid_t? = nil) async throws(VaultError) -> VaultFileLock {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
             throw FileSystem.error(errno, "cannot open or create the lock file \(path) of \(vaultPath)")
+        }
+        if let owner {
+            var info = stat()
+            guard fstat(descriptor, &info) == 0 else {
+                let code = errno
+                close(descriptor)
+                throw FileSystem.error(code, "cannot inspect the lock file \(path)")
+            }
+            guard info.st_uid == owner || info.st_uid == geteuid(), info.st_mode & 0o022 == 0 else {
+                close(descriptor)
+                throw VaultError(
+                    .io,
+                    "the lock file \(path) is owned by uid \(info.st_uid) with mode \(String(info.st_mode & 0o7777, radix: 8)); "
+                        + "refusing it (vaults do not belong in shared directories)"
+                )
+            }
         }
         let deadline = ContinuousClock.now.advanced(by: wait)
         var unnamedRetries = 0

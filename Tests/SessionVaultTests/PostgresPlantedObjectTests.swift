@@ -1,0 +1,87 @@
+#if SESSION_VAULT_POSTGRES
+import Foundation
+import PostgresNIO
+@testable import SessionVaultPostgres
+import Testing
+@_spi(Testing) @testable import SessionVaultKit
+import SessionVaultTestSupport
+
+/// The PostgreSQL tables are shared by every session of a database: a trigger or rule planted on them
+/// (issue #11's SQLite attack, carried over) is refused as `tampered` before anything is read or
+/// written. Each test works in a database of its own, so the planted objects never reach the other
+/// PostgreSQL tests running at the same time.
+@Suite("PostgreSQL: planted triggers and rules", .enabled(if: PostgresTestServer.url != nil))
+struct PostgresPlantedObjectTests {
+    /// A trigger that silently drops every update of a record (`RETURN NULL`): before, saves
+    /// "succeeded" and the vault kept its old state. Now the open is refused, naming the trigger.
+    @Test func aTriggerThatDropsSavesIsRefused() async throws {
+        try await withScratchDatabase { admin, url in
+            let location = try PostgresLocation(parsing: "\(url)?session=planted", environment: PostgresTestServer.locationEnvironment)
+            let vault = try await PostgresVault.open(location, passphrase: passphrase(), configuration: fastConfiguration(mode: .create))
+            try await vault.save(try sampleSession())
+            try await vault.close()
+
+            try await run(admin, "CREATE FUNCTION sv_drop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
+            try await run(admin, "CREATE TRIGGER sv_drop_updates BEFORE UPDATE ON sessionvault_record FOR EACH ROW EXECUTE FUNCTION sv_drop()")
+            let error = await #expect(throws: VaultError.self) {
+                _ = try await PostgresVault.open(location, passphrase: passphrase(), configuration: fastConfiguration(mode: .openExisting))
+            }
+            #expect(error?.code == .tampered)
+            #expect(error?.message.contains("trigger sv_drop_updates on sessionvault_record") == true, "\(String(describing: error))")
+
+            try await run(admin, "DROP TRIGGER sv_drop_updates ON sessionvault_record")
+            try await run(admin, "CREATE RULE sv_copy AS ON DELETE TO sessionvault_keyslot DO ALSO NOTIFY sv")
+            let ruled = await #expect(throws: VaultError.self) {
+                _ = try await PostgresVault.open(location, passphrase: passphrase(), configuration: fastConfiguration(mode: .openExisting))
+            }
+            #expect(ruled?.code == .tampered)
+            #expect(ruled?.message.contains("rule sv_copy on sessionvault_keyslot") == true)
+
+            try await run(admin, "DROP RULE sv_copy ON sessionvault_keyslot")
+            let clean = try await PostgresVault.open(location, passphrase: passphrase(), configuration: fastConfiguration(mode: .openExisting))
+            #expect(try await clean.load() == (try sampleSession()))
+            try await clean.close()
+        }
+    }
+
+    /// Creates a database of its own, runs `body` with an admin connection to it and its URL, drops it.
+    func withScratchDatabase(_ body: (PostgresConnection, String) async throws -> Void) async throws {
+        let url = try #require(PostgresTestServer.url)
+        let base = try PostgresLocation(parsing: "\(url)?session=admin", environment: PostgresTestServer.locationEnvironment)
+        let name = "sv_planted_\(UInt32.random(in: 0...UInt32.max))"
+        let server = try await connect(base, database: base.database)
+        try await run(server, "CREATE DATABASE \(name)")
+        let scratchURL = "postgres://\(base.username)@\(base.host):\(base.port)/\(name)"
+        do {
+            let admin = try await connect(base, database: name)
+            do {
+                try await body(admin, scratchURL)
+            } catch {
+                try? await admin.close()
+                throw error
+            }
+            try await admin.close()
+        } catch {
+            try? await run(server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            try? await server.close()
+            throw error
+        }
+        try await run(server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try await server.close()
+    }
+
+    func connect(_ base: PostgresLocation, database: String) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            configuration: PostgresConnection.Configuration(
+                host: base.host, port: base.port, username: base.username, password: base.password, database: database, tls: .disable
+            ),
+            id: 98,
+            logger: Logger(label: "test-admin")
+        )
+    }
+
+    func run(_ connection: PostgresConnection, _ sql: String) async throws {
+        _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test-admin"))
+    }
+}
+#endif
