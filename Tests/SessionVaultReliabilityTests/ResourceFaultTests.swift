@@ -132,7 +132,9 @@ struct ResourceFaultTests {
             var configuration = SessionVault.Configuration()
             configuration.mode = .openExisting
             configuration.fallback = .fail
-            let whileFull = try await SessionVault.open(at: path, passphrase: try Passphrase(copying: soakPassphrases[0]), configuration: configuration)
+            // The soak may have changed the passphrase before the disk filled (the environment's index 0 is soakPassphrases[0]).
+            let passphrase = soakPassphrases[lastCommit.passphraseIndex]
+            let whileFull = try await SessionVault.open(at: path, passphrase: try Passphrase(copying: passphrase), configuration: configuration)
             #expect(SessionDigest(of: try await whileFull.load() ?? Session()) == lastCommit.digest)
             #expect(try await whileFull.integrityCheck() == ["ok"])
             let closeWhileFull = await Swift.Result<Void, VaultError> { () async throws(VaultError) in try await whileFull.close() }
