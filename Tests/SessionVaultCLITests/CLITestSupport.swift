@@ -153,6 +153,7 @@ final class RunningCLI: @unchecked Sendable {
 
     var pid: Int32 { process.processIdentifier }
     var stdout: String { collected.text }
+    var stderr: String { collectedErrors.text }
 
     /// Waits until standard output contains `text` or `timeout` passes. The bound is generous: a
     /// loaded 2-core CI machine can take tens of seconds to start a child and run Argon2id; the
