@@ -138,6 +138,16 @@ struct TDataCommandTests {
         }
     }
 
+    @Test func aTestServerAccountIsRefusedAndLeavesNothing() async throws {
+        try await withTemporaryDirectory { directory in
+            let result = try await CLI.run(
+                ["import", Self.fixtures + "/tdata-test-mode", "desk", "--kdf", "interactive"], environment: Self.env, directory: directory)
+            #expect(result.status == 64, "\(result.err)")
+            #expect(result.err.contains("is a test-server account"), "\(result.err)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+        }
+    }
+
     @Test func telegramDesktop73PasscodeIsRefusedClearly() async throws {
         try await withTemporaryDirectory { directory in
             var env = Self.env
