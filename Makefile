@@ -155,8 +155,10 @@ sanitize-address: deps
 # (two at a time; FUZZ_SEED=<n> replays a run) and prints libFuzzer's final line (cov, ft) for each.
 # Crashers land in FuzzTesting/FailCases/<target>/ and are kept there as regression inputs, which
 # `make fuzz-regressions` (part of `make test`) replays with the seed corpus, without fuzzing.
-FUZZ_TARGETS := SessionString SealedString RecordCodec RecoveryKey VaultFile
+FUZZ_TARGETS := SessionString SealedString RecordCodec RecoveryKey VaultFile InteropString TDataFolder
 FUZZ_RUNS_SessionString ?= 200000
+FUZZ_RUNS_InteropString ?= 200000
+FUZZ_RUNS_TDataFolder ?= 50000
 FUZZ_RUNS_SealedString ?= 100000
 FUZZ_RUNS_RecordCodec ?= 1000000
 FUZZ_RUNS_RecoveryKey ?= 200000
