@@ -11,7 +11,7 @@ STRICT := -Xswiftc -warnings-as-errors
 WITH_POSTGRES := --traits PostgreSQL
 BIN := .build/debug/session-vault
 
-.PHONY: all deps build demo test install docs-check bench bench-compare fixtures fixtures-check interop-venvs interop-check crash-test sanitize decoder-check sanitize-address fuzz fuzz-build fuzz-regressions clean
+.PHONY: all deps build demo test install docs-check bench bench-compare fixtures fixtures-check interop-venvs interop-check converted-venvs converted-producer-check converted-check crash-test sanitize decoder-check sanitize-address fuzz fuzz-build fuzz-regressions clean
 
 all: build
 
@@ -29,6 +29,7 @@ demo: build
 test: deps docs-check
 	$(SWIFT) build --build-tests $(STRICT) $(WITH_POSTGRES)
 	@$(MAKE) --no-print-directory interop-venvs || echo "make test: no interop venvs; the real-library export check is SKIPPED (see the test log)"
+	@$(MAKE) --no-print-directory converted-venvs || echo "make test: no tgconvertor venv; the converted-fixture checks are SKIPPED"
 	scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES)
 	$(BIN) demo --saves 100
 	SESSION_VAULT_SQLITE_LIBRARY=/nonexistent/libsqlite3.so.0 $(BIN) demo --saves 100
@@ -37,6 +38,8 @@ test: deps docs-check
 		&& "$$dir/bin/session-vault" --version && rm -rf "$$dir"
 	@$(MAKE) --no-print-directory python-test
 	@$(MAKE) --no-print-directory decoder-check
+	@if [ -f $(CONVERTED_MARKER) ]; then $(MAKE) --no-print-directory converted-producer-check; \
+		else echo "make test: no tgconvertor venv; make_converted.py --check is SKIPPED"; fi
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory sanitize-address
 	@$(MAKE) --no-print-directory fuzz-regressions
@@ -94,6 +97,24 @@ interop-check: deps interop-venvs
 	$(SWIFT) build --build-tests $(STRICT)
 	$(SWIFT) test --skip-build --filter Interop
 
+# The fixture producers' own checks (issue #14): the pinned tgconvertor 0.3.0 + opentele2 2.0.0 venv of
+# Fixtures/interop/make_converted.py (Fixtures/.venv/tgconvertor-0.3.0, git-ignored; pip once, offline
+# afterwards), then `make_converted.py --check` (every GramJS string and tdata folder re-read by the
+# library that made it, facts compared with converted-manifest.json) and the tgconvertor read-back of
+# every GramJS export (InteropJSGoFormatTests/tgconvertorLoadsEveryGramJSExport, which `make test` runs
+# in its main swift test run once the venv exists). The legacy opentele 1.15.1 venv (PyQt5) is only
+# needed to remake its fixtures (make_converted.py without --check), so it is not created here.
+CONVERTED_MARKER := Fixtures/.venv/tgconvertor-0.3.0/sessionvault-pins.json
+converted-venvs:
+	cd Fixtures/interop && python3 -c "import sys; sys.dont_write_bytecode = True; import make_converted as M; M.venv_python(M.VENV)"
+
+converted-producer-check: converted-venvs
+	python3 Fixtures/interop/make_converted.py --check
+
+converted-check: deps converted-producer-check
+	$(SWIFT) build --build-tests $(STRICT) $(WITH_POSTGRES)
+	$(SWIFT) test --skip-build $(WITH_POSTGRES) --filter 'tgconvertorLoadsEveryGramJSExport|TDataImportTests'
+
 # The crash harness alone, long: CRASH_KILLS SIGKILLs of `session-vault soak` (`make test` runs 100 as
 # part of the suite). CRASH_SEED=<n> replays a kill schedule. Counts are printed as "[reliability] …".
 CRASH_KILLS ?= 1000
@@ -134,8 +155,10 @@ sanitize-address: deps
 # (two at a time; FUZZ_SEED=<n> replays a run) and prints libFuzzer's final line (cov, ft) for each.
 # Crashers land in FuzzTesting/FailCases/<target>/ and are kept there as regression inputs, which
 # `make fuzz-regressions` (part of `make test`) replays with the seed corpus, without fuzzing.
-FUZZ_TARGETS := SessionString SealedString RecordCodec RecoveryKey VaultFile
+FUZZ_TARGETS := SessionString SealedString RecordCodec RecoveryKey VaultFile InteropString TDataFolder
 FUZZ_RUNS_SessionString ?= 200000
+FUZZ_RUNS_InteropString ?= 200000
+FUZZ_RUNS_TDataFolder ?= 50000
 FUZZ_RUNS_SealedString ?= 100000
 FUZZ_RUNS_RecordCodec ?= 1000000
 FUZZ_RUNS_RecoveryKey ?= 200000

@@ -8,7 +8,7 @@
 // entry points can reach the internal parsers through `@testable import`.
 import PackageDescription
 
-let targets = ["SessionString", "SealedString", "RecordCodec", "VaultFile", "RecoveryKey"]
+let targets = ["SessionString", "SealedString", "RecordCodec", "VaultFile", "RecoveryKey", "InteropString", "TDataFolder"]
 
 let package = Package(
     name: "FuzzTesting",

@@ -6,6 +6,7 @@ Telethon/Pyrogram fixtures in this folder (issue #14).
     python3 Fixtures/interop/make_converted.py --check    # re-reads every fixture with the real library, compares facts
     python3 Fixtures/interop/make_converted.py --check-gramjs FILE   # prints the facts tgconvertor reads from FILE
     python3 Fixtures/interop/make_converted.py --check-tdata DIR [--passcode-file F]  # facts opentele2 reads
+    python3 Fixtures/interop/make_converted.py --make-test-mode   # (re)makes only tdata-test-mode
 
 GramJS strings: `tgconvertor.convert(<fixture>, "telethon"|"pyrogram", "gramjs")`. tdata folders:
 tgconvertor's `TDataSession.to_folder` (opentele2 `TDesktop.SaveTData`), and, for two accounts,
@@ -57,6 +58,11 @@ TDATA = [
     ("tdata-telethon-v8-passcode", [("telethon-v8.session", 6123456789)], PASSCODE),
     ("tdata-two-accounts", [("telethon-v8.session", 6123456789), ("pyrogram-2.0.106.session", 7123456789)], ""),
 ]
+
+
+# A test-server account: opentele2 2.0.0's own TData.new/save, given the MTP config it read from
+# tdata-telethon-v8 with the environment field (the second i32, mtproto_config.cpp) set to Test (1).
+TEST_MODE_TDATA = "tdata-test-mode"
 
 
 def key_facts(key: bytes) -> dict:
@@ -113,6 +119,18 @@ def worker(job: str, args: list[str]) -> dict:
             assert desktop.SaveTData(str(out / folder), passcode=passcode), folder
             result[folder] = {"sources": ["telethon-v8.session"], "passcode": bool(passcode)}
         return result
+    if job == "make-test-mode":
+        import opentele2._native as native
+        source = native.TData.load(str(HERE / "tdata-telethon-v8")).accounts[0]
+        config = source.config
+        assert config[:8] == struct.pack(">ii", 1, 0), "not a version-1 production config"
+        account = native.Account(0, source.user_id, source.main_dc, source.keys, config=config[:4] + struct.pack(">i", 1) + config[8:])
+        native.TData.new([account], performance_mode=False).save(str(Path(args[0]) / TEST_MODE_TDATA))
+        return {TEST_MODE_TDATA: {"sources": ["tdata-telethon-v8"], "passcode": False,
+                                  "made_with": "opentele2 2.0.0 TData.new + save, the config of tdata-telethon-v8 with environment Test"}}
+    if job == "check-environments":
+        import opentele2._native as native
+        return {"environments": [native.account_mtp_config(a)["environment"] for a in native.TData.load(args[0]).accounts]}
     if job == "check-gramjs":
         from TGConvertor.sessions.gramjs import GramSession
         session = GramSession.from_string(Path(args[0]).read_text().strip())
@@ -167,6 +185,8 @@ def facts_of_all(directory: Path, made: dict) -> dict:
                 passcode_file = handle.name
             try:
                 facts = run("check-tdata", str(path), passcode_file)
+                if name == TEST_MODE_TDATA:
+                    facts.update(run("check-environments", str(path)))
             finally:
                 if passcode_file:
                     os.unlink(passcode_file)
@@ -189,6 +209,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--check-gramjs")
     parser.add_argument("--check-tdata")
+    parser.add_argument("--make-test-mode", action="store_true")
     parser.add_argument("--passcode-file", default="")
     parser.add_argument("rest", nargs="*")
     options = parser.parse_args()
@@ -202,6 +223,19 @@ def main() -> None:
         print(json.dumps(run("check-tdata", options.check_tdata, options.passcode_file)))
         return
     manifest_path = HERE / "converted-manifest.json"
+    if options.make_test_mode:
+        # Adds (or remakes) only the test-mode folder; the other fixtures stay byte-identical.
+        manifest = json.loads(manifest_path.read_text())
+        with tempfile.TemporaryDirectory() as scratch:
+            made = run("make-test-mode", scratch)
+            manifest["fixtures"].update(facts_of_all(Path(scratch), made))
+            target = HERE / TEST_MODE_TDATA
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.move(str(Path(scratch) / TEST_MODE_TDATA), str(target))
+        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {TEST_MODE_TDATA} and its manifest entry")
+        return
     if options.check:
         manifest = json.loads(manifest_path.read_text())
         made = {name: {k: v for k, v in entry.items() if k in ("source", "converted_from", "sources", "passcode", "made_with")}
@@ -213,6 +247,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         made = run("make", scratch)
         legacy = run("make-legacy", scratch)
+        made.update(run("make-test-mode", scratch))
         for entry in legacy.values():
             entry["made_with"] = "opentele 1.15.1 (legacy key file)"
         made.update(legacy)

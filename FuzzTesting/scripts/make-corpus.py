@@ -28,7 +28,7 @@ def write(target, name, data):
         f.write(data)
 
 
-for target in ["SessionString", "SealedString", "RecordCodec", "VaultFile", "RecoveryKey"]:
+for target in ["SessionString", "SealedString", "RecordCodec", "VaultFile", "RecoveryKey", "InteropString", "TDataFolder"]:
     shutil.rmtree(os.path.join(OUT, target), ignore_errors=True)
 
 # Telethon and Pyrogram strings: the interop fixtures, as files hold them.
@@ -36,6 +36,33 @@ for name in sorted(os.listdir(os.path.join(FIX, "interop"))):
     if name.endswith(".txt"):
         with open(os.path.join(FIX, "interop", name), "rb") as f:
             write("SessionString", name, f.read())
+
+# GramJS, mtcute and gotd: the issue #14 fixtures (tgconvertor-made GramJS strings, hand-made mtcute
+# strings and gotd JSON), as files hold them.
+for name in sorted(os.listdir(os.path.join(FIX, "interop"))):
+    if name.startswith(("gramjs-", "mtcute-", "gotd-")):
+        with open(os.path.join(FIX, "interop", name), "rb") as f:
+            write("InteropString", name, f.read())
+
+
+# tdata folders: u16 LE length + key_datas payload, u16 LE length + the first account's payload, then
+# its configs payload (the TDF$ header and MD5 stripped; the harness writes them back).
+def tdf_payload(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:4] == b"TDF$"
+    return data[8:-16]
+
+
+for name in sorted(os.listdir(os.path.join(FIX, "interop"))):
+    folder = os.path.join(FIX, "interop", name)
+    if not (name.startswith("tdata-") and os.path.isdir(folder)):
+        continue
+    key = tdf_payload(os.path.join(folder, "key_datas"))
+    account = tdf_payload(os.path.join(folder, "D877F783D5D3EF8Cs"))
+    configs_path = os.path.join(folder, "D877F783D5D3EF8C", "configs")
+    configs = tdf_payload(configs_path) if os.path.exists(configs_path) else b""
+    write("TDataFolder", name, len(key).to_bytes(2, "little") + key + len(account).to_bytes(2, "little") + account + configs)
 
 # Sealed strings: '0' + text (the reader on the text), '1' + payload (sealed by the harness).
 sealed = load("sealed-string.json")

@@ -46,13 +46,20 @@ extension ImportCommand {
             }
             chosen = [(match, try VaultAccess.resolve(path ?? "", mustExist: false))]
         } else {
-            guard accounts.count == 1 else {
-                throw VaultError(
-                    .invalidArgument,
-                    "\(source) holds \(accounts.count) accounts: \(listed); choose one with --account N, or --all PREFIX for one vault each"
-                )
+            var match = accounts[0]
+            if accounts.count > 1 {
+                // Several accounts and no choice: ask on a terminal, otherwise list them and stop.
+                guard isatty(STDIN_FILENO) == 1 else {
+                    throw VaultError(
+                        .invalidArgument,
+                        "\(source) holds \(accounts.count) accounts: \(listed); choose one with --account N, or --all PREFIX for one vault each"
+                    )
+                }
+                let index = try TerminalAccountChoice.ask(
+                    among: accounts.map(\.index), listing: "\(source) holds \(accounts.count) accounts: \(listed)")
+                match = accounts.first { $0.index == index } ?? match
             }
-            chosen = [(accounts[0], try VaultAccess.resolve(path ?? "", mustExist: false))]
+            chosen = [(match, try VaultAccess.resolve(path ?? "", mustExist: false))]
         }
         for (_, destination) in chosen where access(destination, F_OK) == 0 {
             throw VaultError(.alreadyExists, "\(destination) already exists; not replaced")

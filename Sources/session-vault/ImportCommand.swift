@@ -31,7 +31,7 @@ struct ImportCommand: AsyncParsableCommand {
             passcode, if it has one, comes from SESSION_VAULT_TDATA_PASSCODE_FILE, SESSION_VAULT_TDATA_PASSCODE, \
             the systemd credential session-vault-tdata-passcode or the terminal (never the command line). A \
             folder with one account goes to PATH; with several, choose --account N (its index) or --all PREFIX \
-            (one vault per account: PREFIX-N.session). Read: the legacy key file with or without a passcode, \
+            (one vault per account: PREFIX-N.session); without either, a terminal is asked for the index. Read: the legacy key file with or without a passcode, \
             and the Telegram Desktop 7.3 key file without one.
 
             --shred then overwrites the source file (and its -journal, -wal, -shm) and removes it; for tdata, \

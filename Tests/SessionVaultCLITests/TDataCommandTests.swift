@@ -80,6 +80,29 @@ struct TDataCommandTests {
         }
     }
 
+    /// All or none: the second vault of `--all` fails after the first was published (a file is planted
+    /// at its destination as soon as the first vault appears, while the second is still deriving its
+    /// Argon2id keys), and the first vault goes again: no vault, temporary file or lock file remains.
+    @Test func allRemovesTheFirstVaultWhenTheSecondFails() async throws {
+        try await withTemporaryDirectory { directory in
+            let child = try RunningCLI(
+                ["import", Self.fixtures + "/tdata-two-accounts", "--all", "each", "--kdf", "moderate"],
+                environment: Self.env, directory: directory)
+            let first = directory + "/each-0.session"
+            let deadline = ContinuousClock.now + .seconds(300)
+            while !FileManager.default.fileExists(atPath: first) && child.process.isRunning && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            try #require(FileManager.default.fileExists(atPath: first), "the first vault never appeared: \(child.stderr)")
+            try Data("planted".utf8).write(to: URL(fileURLWithPath: directory + "/each-1.session"))
+            #expect(await child.finish() != 0, "the second vault was created over the planted file")
+            #expect(child.stderr.contains("each-1.session already exists"), "\(child.stderr)")
+            #expect(!child.stderr.contains("imported account"), "\(child.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["each-1.session"])
+            #expect(fileBytes(directory + "/each-1.session") == Array("planted".utf8))
+        }
+    }
+
     @Test func legacyPasscodeComesFromItsFileAndAWrongOneLeavesNothing() async throws {
         try await withTemporaryDirectory { directory in
             let folder = Self.fixtures + "/tdata-legacy-opentele-1.15.1-passcode"
@@ -112,6 +135,16 @@ struct TDataCommandTests {
                 environment: Self.env, directory: directory)
             #expect(result.status != 0)
             #expect(result.err.contains("is a Telegram Desktop tdata folder"), "\(result.err)")
+        }
+    }
+
+    @Test func aTestServerAccountIsRefusedAndLeavesNothing() async throws {
+        try await withTemporaryDirectory { directory in
+            let result = try await CLI.run(
+                ["import", Self.fixtures + "/tdata-test-mode", "desk", "--kdf", "interactive"], environment: Self.env, directory: directory)
+            #expect(result.status == 64, "\(result.err)")
+            #expect(result.err.contains("is a test-server account"), "\(result.err)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
         }
     }
 

@@ -104,6 +104,38 @@ import SessionVaultTestSupport
         }
     }
 
+    /// The account's `configs` file is read for its environment: the production fixtures say so in a
+    /// note, the test-server folder (opentele2 2.0.0 writing a config whose environment is Test) is
+    /// refused, and a configs file that is missing, damaged or of another version is handled as documented.
+    @Test func theConfigsEnvironmentDecidesProductionOrRefusal() async throws {
+        let production = try TDataImporter.read(folder: InteropFixtures.path("tdata-telethon-v8"), passcode: nil)
+        #expect(production[0].imported.notes.contains { $0.contains("(production, as the account's configs file says)") }, "\(production[0].imported.notes)")
+        let environments = (Self.manifest["tdata-test-mode"]?["facts"] as? [String: Any])?["environments"] as? [String]
+        #expect(environments == ["test"], "opentele2 reads the fixture as a test-server account")
+        let error = #expect(throws: VaultError.self) { try TDataImporter.read(folder: InteropFixtures.path("tdata-test-mode"), passcode: nil) }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.message.contains("is a test-server account (its configs file says Environment::Test)") == true, "\(error?.message ?? "")")
+
+        try await withTemporaryDirectory { directory in
+            let folder = try Self.copyFolder("tdata-telethon-v8", to: directory)
+            let configs = folder + "/D877F783D5D3EF8C/configs"
+            let original = fileBytes(configs)
+            var damaged = original
+            damaged[40] ^= 1
+            try writeFile(configs, Self.tdf(version: Array(original[4..<8]), data: Array(damaged[8..<(damaged.count - 16)])))
+            let undecryptable = #expect(throws: VaultError.self) { try TDataImporter.read(folder: folder, passcode: nil) }
+            #expect(undecryptable?.code == .corrupt)
+            #expect(undecryptable?.message.contains("configs does not decrypt") == true, "\(undecryptable?.message ?? "")")
+            // The test-mode folder's configs moved under the production folder's key does not decrypt either:
+            // the environment cannot be swapped in from another folder.
+            try writeFile(configs, fileBytes(InteropFixtures.path("tdata-test-mode") + "/D877F783D5D3EF8C/configs"))
+            #expect(throws: VaultError.self) { try TDataImporter.read(folder: folder, passcode: nil) }
+            try FileManager.default.removeItem(atPath: configs)
+            let absent = try TDataImporter.read(folder: folder, passcode: nil)
+            #expect(absent[0].imported.notes.contains { $0.contains("(production; the account has no configs file)") }, "\(absent[0].imported.notes)")
+        }
+    }
+
     /// Copies a fixture folder into `directory`.
     static func copyFolder(_ name: String, to directory: String) throws -> String {
         let target = directory + "/" + name

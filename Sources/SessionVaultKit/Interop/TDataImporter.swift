@@ -19,6 +19,8 @@ import CTDataCrypto
 /// the empty passcode, an empty passcode-wrap trailer). A 7.3 key file **with** a passcode holds
 /// the local key only in Argon2id/scrypt "passcode wraps", which this build does not read: that, a
 /// trailer of an unknown version, and an unknown account block are refused with a message saying so.
+/// Each account's `configs` file is read for its environment only: a test-server account is refused
+/// (addresses are the well-known production ones for the DC id; the DC options are not read).
 public enum TDataImporter {
     /// One account of the folder.
     public struct Account: Sendable {
@@ -233,6 +235,14 @@ public enum TDataImporter {
                 mainDC = Int32(bitPattern: second)
             }
             guard userID > 0 else { throw VaultError(.invalidArgument, "account \(index) of \(folder) is not logged in (user id \(userID))") }
+            let environment = try configEnvironment(folder: folder, index: index, localKey: localKey)
+            guard environment != .test else {
+                throw VaultError(
+                    .invalidArgument,
+                    "account \(index) of \(folder) is a test-server account (its configs file says Environment::Test); "
+                        + "this build imports production tdata accounts only"
+                )
+            }
             let keyCount = Int(Int32(bitPattern: try mtp.uint32()))
             guard (1...16).contains(keyCount) else { throw VaultError(.corrupt, "\(path) holds \(keyCount) auth keys") }
             var dataCenters: [DataCenter] = []
@@ -251,7 +261,10 @@ public enum TDataImporter {
             }
             let known = dataCenters.filter { $0.ipv4 != nil }.map { "\($0.id)" }
             if !known.isEmpty {
-                accountNotes.append("the address of DC \(known.joined(separator: ", ")) was inferred from the DC id (production): tdata's key files carry none")
+                accountNotes.append(
+                    "the address of DC \(known.joined(separator: ", ")) was inferred from the DC id (production"
+                        + (environment == .production ? ", as the account's configs file says" : "; the account has no configs file")
+                        + "): the DC options in configs are not read")
             }
             accountNotes.append("account \(index) of the folder; tdata holds no update state or peers here, and Telegram Desktop accounts are never bots")
             let session = Session(dataCenters: dataCenters, user: LoggedInUser(id: userID, dataCenterID: mainDC, isBot: false))
