@@ -108,11 +108,11 @@ import SessionVaultTestSupport
     /// note, the test-server folder (opentele2 2.0.0 writing a config whose environment is Test) is
     /// refused, and a configs file that is missing, damaged or of another version is handled as documented.
     @Test func theConfigsEnvironmentDecidesProductionOrRefusal() async throws {
-        let production = try TDataImporter.read(folder: InteropFixtures.path("tdata-telethon-v8"), passcode: nil)
+        let production = try await TDataImporter.read(folder: InteropFixtures.path("tdata-telethon-v8"), passcode: nil)
         #expect(production[0].imported.notes.contains { $0.contains("(production, as the account's configs file says)") }, "\(production[0].imported.notes)")
         let environments = (Self.manifest["tdata-test-mode"]?["facts"] as? [String: Any])?["environments"] as? [String]
         #expect(environments == ["test"], "opentele2 reads the fixture as a test-server account")
-        let error = #expect(throws: VaultError.self) { try TDataImporter.read(folder: InteropFixtures.path("tdata-test-mode"), passcode: nil) }
+        let error = await #expect(throws: VaultError.self) { try await TDataImporter.read(folder: InteropFixtures.path("tdata-test-mode"), passcode: nil) }
         #expect(error?.code == .invalidArgument)
         #expect(error?.message.contains("is a test-server account (its configs file says Environment::Test)") == true, "\(error?.message ?? "")")
 
@@ -123,15 +123,15 @@ import SessionVaultTestSupport
             var damaged = original
             damaged[40] ^= 1
             try writeFile(configs, Self.tdf(version: Array(original[4..<8]), data: Array(damaged[8..<(damaged.count - 16)])))
-            let undecryptable = #expect(throws: VaultError.self) { try TDataImporter.read(folder: folder, passcode: nil) }
+            let undecryptable = await #expect(throws: VaultError.self) { try await TDataImporter.read(folder: folder, passcode: nil) }
             #expect(undecryptable?.code == .corrupt)
             #expect(undecryptable?.message.contains("configs does not decrypt") == true, "\(undecryptable?.message ?? "")")
             // The test-mode folder's configs moved under the production folder's key does not decrypt either:
             // the environment cannot be swapped in from another folder.
             try writeFile(configs, fileBytes(InteropFixtures.path("tdata-test-mode") + "/D877F783D5D3EF8C/configs"))
-            #expect(throws: VaultError.self) { try TDataImporter.read(folder: folder, passcode: nil) }
+            await #expect(throws: VaultError.self) { try await TDataImporter.read(folder: folder, passcode: nil) }
             try FileManager.default.removeItem(atPath: configs)
-            let absent = try TDataImporter.read(folder: folder, passcode: nil)
+            let absent = try await TDataImporter.read(folder: folder, passcode: nil)
             #expect(absent[0].imported.notes.contains { $0.contains("(production; the account has no configs file)") }, "\(absent[0].imported.notes)")
         }
     }
