@@ -23,15 +23,7 @@ extension FileShredder {
     }
 
     private static func shredContents(of directory: String, count: inout Int) throws(VaultError) {
-        guard let handle = opendir(directory) else { throw FileSystem.error(errno, "cannot list \(directory)") }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(handle)
+        guard let names = FileSystem.entryNames(of: directory) else { throw FileSystem.error(errno, "cannot list \(directory)") }
         for name in names.sorted() {
             let path = directory + "/" + name
             var info = stat()

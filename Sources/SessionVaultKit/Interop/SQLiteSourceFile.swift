@@ -138,36 +138,24 @@ final class SQLiteSourceFile {
     /// longer runs. Their files are overwritten before they are unlinked. Best effort: what cannot be
     /// removed stays.
     static func removeLeftovers(in base: String) {
-        guard let directory = opendir(base) else { return }
+        guard let names = FileSystem.entryNames(of: base) else { return }
         var leftovers: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+        for name in names {
             guard name.hasPrefix(directoryPrefix) else { continue }
             let rest = name.dropFirst(directoryPrefix.count)
             guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0 else { continue }
             guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
             leftovers.append(base + "/" + name)
         }
-        closedir(directory)
         for leftover in leftovers {
             var info = stat()
             guard lstat(leftover, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid() else { continue }
-            guard let inner = opendir(leftover) else { continue }
-            var files: [String] = []
-            while let entry = readdir(inner) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
+            guard let names = FileSystem.entryNames(of: leftover) else { continue }
+            // Only regular files are overwritten (opening a FIFO to write would block).
+            let files = names.map { leftover + "/" + $0 }.filter { file in
                 var fileInfo = stat()
-                let file = leftover + "/" + name
-                // Only regular files are overwritten (opening a FIFO to write would block).
-                if name != "." && name != "..", lstat(file, &fileInfo) == 0, fileInfo.st_mode & S_IFMT == S_IFREG {
-                    files.append(file)
-                }
+                return lstat(file, &fileInfo) == 0 && fileInfo.st_mode & S_IFMT == S_IFREG
             }
-            closedir(inner)
             removeSnapshot(directory: leftover, files: files)
         }
     }

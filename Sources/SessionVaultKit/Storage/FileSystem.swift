@@ -79,4 +79,19 @@ package enum FileSystem {
         guard getcwd(&buffer, buffer.count) != nil else { return "." }
         return cString(buffer)
     }
+
+    /// The names in `directory` without `.` and `..`, or nil (with `errno` set) when it cannot be
+    /// opened. Each name is read through the entry's pointer: copying a whole `dirent` would read
+    /// past a short record at the end of the directory buffer (and did, with SIGSEGV).
+    package static func entryNames(of directory: String) -> [String]? {
+        guard let handle = opendir(directory) else { return nil }
+        defer { closedir(handle) }
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = String(cString: UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: CChar.self))
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
 }
