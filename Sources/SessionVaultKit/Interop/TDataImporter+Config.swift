@@ -24,17 +24,8 @@ extension TDataImporter {
     /// - Throws: ``VaultError/Code/corrupt`` when the file does not decrypt or is truncated;
     ///   ``VaultError/Code/invalidArgument`` for a config version or environment this build does not know.
     static func configEnvironment(folder: String, index: Int, localKey: SecretBytes) throws(VaultError) -> ConfigEnvironment {
-        let base = "\(folder)/\(fileName(forAccount: index))/config"
-        guard let path = ["s", "1", "0"].map({ base + $0 }).first(where: { access($0, F_OK) == 0 }) else { return .absent }
-        let file = try TDFFile.read(path)
-        guard let encrypted = try file.data.withTypedBytes({ (raw) throws(VaultError) -> [UInt8]? in
-            var outer = QDataReader(raw, what: path)
-            return try outer.byteArray()
-        }) else { throw VaultError(.corrupt, "\(path) holds no encrypted block") }
-        guard let block = try encrypted.withTypedBytes({ (raw) throws(VaultError) in
-            try TDataLocalCrypto.decryptLocal(raw, key: localKey, what: path)
-        }) else {
-            throw VaultError(.corrupt, "\(path) does not decrypt under the folder's local key: damaged, or from another folder")
+        guard let (path, _, block) = try readEncryptedFile("\(folder)/\(fileName(forAccount: index))/config", localKey: localKey) else {
+            return .absent
         }
         defer { block.wipe() }
         let (version, environment) = try block.withUnsafeBytes { (raw) throws(VaultError) -> (UInt32, UInt32) in

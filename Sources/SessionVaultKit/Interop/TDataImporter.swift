@@ -196,11 +196,12 @@ public enum TDataImporter {
         return String(decoding: result, as: UTF8.self)
     }
 
-    static func readAccount(folder: String, index: Int, localKey: SecretBytes, notes: [String]) throws(VaultError) -> ImportedSession {
-        let base = "\(folder)/\(fileName(forAccount: index))"
-        guard let path = ["s", "1", "0"].map({ base + $0 }).first(where: { access($0, F_OK) == 0 }) else {
-            throw VaultError(.corrupt, "account \(index) of \(folder) has no file \(fileName(forAccount: index))s")
-        }
+    /// Finds `base` followed by `s`, `1` or `0` (the file's generations, newest first), reads it as a
+    /// `TDF$` file and decrypts its block under the local key, in guarded memory (the caller wipes it).
+    /// Returns the path read, the file (its version) and the decrypted block.
+    /// Nil when none of the three exists.
+    static func readEncryptedFile(_ base: String, localKey: SecretBytes) throws(VaultError) -> (path: String, file: TDFFile, block: SecretBytes)? {
+        guard let path = ["s", "1", "0"].map({ base + $0 }).first(where: { access($0, F_OK) == 0 }) else { return nil }
         let file = try TDFFile.read(path)
         guard let encrypted = try file.data.withTypedBytes({ (raw) throws(VaultError) -> [UInt8]? in
             var outer = QDataReader(raw, what: path)
@@ -210,6 +211,13 @@ public enum TDataImporter {
             try TDataLocalCrypto.decryptLocal(raw, key: localKey, what: path)
         }) else {
             throw VaultError(.corrupt, "\(path) does not decrypt under the folder's local key: damaged, or from another folder")
+        }
+        return (path, file, block)
+    }
+
+    static func readAccount(folder: String, index: Int, localKey: SecretBytes, notes: [String]) throws(VaultError) -> ImportedSession {
+        guard let (path, file, block) = try readEncryptedFile("\(folder)/\(fileName(forAccount: index))", localKey: localKey) else {
+            throw VaultError(.corrupt, "account \(index) of \(folder) has no file \(fileName(forAccount: index))s")
         }
         defer { block.wipe() }
         return try block.withUnsafeBytes { (raw) throws(VaultError) -> ImportedSession in
