@@ -1,13 +1,8 @@
 import Synchronization
 
 /// Counts the Argon2id derivations that run inside one task: the way tests prove that a refusal came
-/// before any key derivation, without timing it.
-///
-/// ```swift
-/// let counter = DerivationCounter()
-/// try await DerivationCounter.$current.withValue(counter) { try await open() }
-/// #expect(counter.count == 0)
-/// ```
+/// before any key derivation, without timing it. A test binds a new counter to
+/// `DerivationCounter.$current` around an open and checks ``count`` afterwards.
 package final class DerivationCounter: Sendable {
     /// The counter of the current task (and the tasks it starts), if any.
     @TaskLocal package static var current: DerivationCounter?
