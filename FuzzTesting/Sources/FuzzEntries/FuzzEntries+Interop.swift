@@ -45,7 +45,7 @@ extension FuzzEntry {
             guard FileManager.default.createFile(atPath: path, contents: Data(tdf(payload)), attributes: [.posixPermissions: 0o600])
             else { fatalError("cannot write \(path)") }
         }
-        _ = try? TDataImporter.read(folder: folder, passcode: nil)
+        _ = try? TDataImporter.readBlocking(folder: folder, passcode: nil)  // read(folder:passcode:) on this thread
     }
 
     /// `"TDF$"`, version 7.3.1, the payload, MD5(payload ‖ length LE ‖ version LE ‖ `"TDF$"`).
