@@ -38,6 +38,15 @@ struct PostgresPlantedObjectTests {
             #expect(ruled?.message.contains("rule sv_copy on sessionvault_keyslot") == true)
 
             try await run(admin, "DROP RULE sv_copy ON sessionvault_keyslot")
+            // The lease table too: a trigger that keeps a lease from ever being taken over (or renewed).
+            try await run(admin, "CREATE TRIGGER sv_pin_lease BEFORE UPDATE ON sessionvault_lease FOR EACH ROW EXECUTE FUNCTION sv_drop()")
+            let pinned = await #expect(throws: VaultError.self) {
+                _ = try await PostgresVault.open(location, passphrase: passphrase(), configuration: fastConfiguration(mode: .openExisting))
+            }
+            #expect(pinned?.code == .tampered)
+            #expect(pinned?.message.contains("trigger sv_pin_lease on sessionvault_lease") == true, "\(String(describing: pinned))")
+
+            try await run(admin, "DROP TRIGGER sv_pin_lease ON sessionvault_lease")
             let clean = try await PostgresVault.open(location, passphrase: passphrase(), configuration: fastConfiguration(mode: .openExisting))
             #expect(try await clean.load() == (try sampleSession()))
             try await clean.close()
