@@ -53,6 +53,45 @@ struct PostgresPlantedObjectTests {
         }
     }
 
+    /// A row planted among this session's records (a genuine record of the session copied under a
+    /// new tag, and a genuine record of another session moved under this session's key) is refused
+    /// before the session loads, as in a vault file.
+    @Test func aPlantedRowIsRefused() async throws {
+        try await withScratchDatabase { admin, url in
+            var codes: [VaultError.Code] = []
+            for (name, plant) in [
+                ("copied", "INSERT INTO sessionvault_record SELECT session, sha256(tag), kind, nonce, ciphertext FROM sessionvault_record WHERE session = 'copied'::bytea LIMIT 1"),
+                ("moved", "INSERT INTO sessionvault_record SELECT 'moved'::bytea, tag, kind, nonce, ciphertext FROM sessionvault_record WHERE session = 'other'::bytea AND kind <> 0 LIMIT 1 ON CONFLICT DO NOTHING"),
+            ] {
+                for session in [name, "other"] {
+                    let location = try PostgresLocation(parsing: "\(url)?session=\(session)", environment: PostgresTestServer.locationEnvironment)
+                    if session == "other", name == "moved" { continue }  // made in the first round
+                    let vault = try await PostgresVault.open(location, passphrase: passphrase(), configuration: fastConfiguration(mode: .create))
+                    try await vault.save(try sampleSession())
+                    try await vault.close()
+                }
+                let location = try PostgresLocation(parsing: "\(url)?session=\(name)", environment: PostgresTestServer.locationEnvironment)
+                let before = try await count(admin, name)
+                try await run(admin, plant)
+                #expect(try await count(admin, name) == before + 1, "\(name): the row was planted")
+                let error = await #expect(throws: VaultError.self) {
+                    _ = try await PostgresVault.open(location, passphrase: passphrase(), configuration: fastConfiguration(mode: .openExisting))
+                }
+                #expect(error?.code == .tampered || error?.code == .corrupt, "\(name): \(String(describing: error))")
+                if let code = error?.code { codes.append(code) }
+            }
+            #expect(codes.count == 2)
+        }
+    }
+
+    /// How many record rows `session` has.
+    func count(_ connection: PostgresConnection, _ session: String) async throws -> Int {
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT count(*) FROM sessionvault_record WHERE session = '\(session)'::bytea"), logger: Logger(label: "test-admin"))
+        for try await value in rows.decode(Int.self) { return value }
+        return 0
+    }
+
     /// Creates a database of its own, runs `body` with an admin connection to it and its URL, drops it.
     func withScratchDatabase(_ body: (PostgresConnection, String) async throws -> Void) async throws {
         let url = try #require(PostgresTestServer.url)
