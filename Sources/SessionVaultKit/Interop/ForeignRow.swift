@@ -106,3 +106,35 @@ extension SQLiteConnection {
         }
     }
 }
+
+extension SQLiteConnection {
+    /// The `update_state` table that Telethon and Kurigram write alike: row 0 is the account, every
+    /// other row a channel whose stored id `channelID` turns into a plain channel id. Channel states
+    /// without an account state get an all-zero account state (with a note).
+    func updateState(channelID: (Int64) -> Int64, notes: inout [String]) throws(VaultError) -> UpdateState? {
+        var account: UpdateState?
+        var channels: [Int64: Int32] = [:]
+        try selectRows(from: "update_state", columns: ["id", "pts", "qts", "date", "seq"], suffix: "ORDER BY id") {
+            (row) throws(VaultError) in
+            let id = try row.requiredInteger("id")
+            let pts = try row.int32("pts") ?? 0
+            if id == 0 {
+                account = UpdateState(
+                    pts: pts,
+                    qts: try row.int32("qts") ?? 0,
+                    date: try row.integer("date") ?? 0,
+                    seq: try row.int32("seq") ?? 0
+                )
+            } else {
+                channels[channelID(id)] = pts
+            }
+        }
+        guard !channels.isEmpty else { return account }
+        if account == nil {
+            account = UpdateState(pts: 0, qts: 0, date: 0, seq: 0)
+            notes.append("channel states without an account state (update_state id 0): the account state is all zeros")
+        }
+        account?.channels = channels
+        return account
+    }
+}

@@ -219,33 +219,11 @@ enum PyrogramSQLiteFormat {
 
         // Update state (Kurigram): id 0 is the account, the others are marked channel ids.
         var state: UpdateState?
-        var channels: [Int64: Int32] = [:]
         if tables.contains("update_state") {
-            try db.selectRows(from: "update_state", columns: ["id", "pts", "qts", "date", "seq"], suffix: "ORDER BY id") {
-                (row) throws(VaultError) in
-                let id = try row.requiredInteger("id")
-                let pts = try row.int32("pts") ?? 0
-                if id == 0 {
-                    state = UpdateState(
-                        pts: pts,
-                        qts: try row.int32("qts") ?? 0,
-                        date: try row.integer("date") ?? 0,
-                        seq: try row.int32("seq") ?? 0
-                    )
-                } else if let channel = MarkedPeerID.channelID(fromMarked: id) {
-                    channels[channel] = pts
-                } else {
-                    channels[id] = pts
-                }
+            state = try db.updateState(channelID: { MarkedPeerID.channelID(fromMarked: $0) ?? $0 }, notes: &notes)
+            if state?.channels.isEmpty == false {
+                notes.append("Kurigram's marked channel ids (-100…) were stored as plain channel ids")
             }
-        }
-        if !channels.isEmpty {
-            if state == nil {
-                state = UpdateState(pts: 0, qts: 0, date: 0, seq: 0)
-                notes.append("channel states without an account state: the account state is all zeros")
-            }
-            state?.channels = channels
-            notes.append("Kurigram's marked channel ids (-100…) were stored as plain channel ids")
         }
         let session = Session(dataCenters: dataCenters, user: user, updateState: state, apiID: apiID, isTestMode: testMode)
         return ImportedSession(session: session, peers: peers, format: .pyrogram, schemaVersion: version, notes: notes)

@@ -57,31 +57,7 @@ enum TelethonSQLiteFormat {
         if rows > 1 { notes.append("the sessions table has \(rows) rows; Telethon uses the first, and so did the import") }
 
         // Update state: row 0 is the account, the others are raw channel ids.
-        var account: UpdateState?
-        var channels: [Int64: Int32] = [:]
-        try db.selectRows(from: "update_state", columns: ["id", "pts", "qts", "date", "seq"], suffix: "ORDER BY id") {
-            (row) throws(VaultError) in
-            let id = try row.requiredInteger("id")
-            let pts = try row.int32("pts") ?? 0
-            if id == 0 {
-                account = UpdateState(
-                    pts: pts,
-                    qts: try row.int32("qts") ?? 0,
-                    date: try row.integer("date") ?? 0,
-                    seq: try row.int32("seq") ?? 0
-                )
-            } else {
-                channels[id] = pts
-            }
-        }
-        var updateState = account
-        if !channels.isEmpty {
-            if updateState == nil {
-                updateState = UpdateState(pts: 0, qts: 0, date: 0, seq: 0)
-                notes.append("channel states without an account state (update_state id 0): the account state is all zeros")
-            }
-            updateState?.channels = channels
-        }
+        let updateState = try db.updateState(channelID: { $0 }, notes: &notes)
 
         // Entities: the id-0 row is the self-user hack; the others are the peer cache.
         var selfID: Int64?
