@@ -211,6 +211,62 @@ struct ExecutorTests {
             }
         }
     }
+
+    /// Code of a task that prefers the vault's task executor runs on the vault's threads, before and
+    /// after each call to the vault, and its saves land; the same loop without the preference runs
+    /// on the cooperative pool (the negative control: the check can tell the two apart).
+    @Test func aTaskPreferringTheVaultsExecutorRunsOnItsThreads() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/preferring"
+            let vault = try await SessionVault.open(at: path, passphrase: passphrase(), configuration: fastConfiguration())
+            @Sendable func saveAndName(_ count: Int, from start: Int) async throws -> [String] {
+                var names = [ExecutorTests.threadName()]
+                for save in start..<(start + count) {
+                    try await vault.saveUpdateState(pts: Int32(save), qts: 0, date: 0, seq: Int32(save))
+                    names.append(ExecutorTests.threadName())
+                }
+                return names
+            }
+            let preferring = try await Task(executorPreference: vault.taskExecutor) { try await saveAndName(40, from: 1) }.value
+            #expect(preferring.allSatisfy { $0.hasPrefix("sv-vault-") }, "the preferring task ran on \(Set(preferring).sorted())")
+            let plain = try await Task { try await saveAndName(40, from: 41) }.value
+            #expect(!plain.contains { $0.hasPrefix("sv-vault-") }, "the plain task ran on \(Set(plain).sorted())")
+            // Interleaved with the vault's own calls from elsewhere: each side's saves land in order.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask(executorPreference: vault.taskExecutor) {
+                    for channel in 1...30 { try await vault.saveChannelState(channelID: Int64(channel), pts: Int32(channel)) }
+                }
+                group.addTask {
+                    for save in 81...110 { try await vault.saveUpdateState(pts: Int32(save), qts: 0, date: 0, seq: Int32(save)) }
+                }
+                try await group.waitForAll()
+            }
+            try await vault.close()
+            let reopened = try await SessionVault.open(at: path, passphrase: passphrase(), configuration: fastConfiguration(mode: .openExisting))
+            let session = try #require(try await reopened.load())
+            #expect(session.updateState?.pts == 110)
+            #expect(session.updateState?.channels.count == 30)
+            try await reopened.close()
+        }
+    }
+
+    /// A task executor outlives its vault: code that prefers it still runs after `close`, and its
+    /// calls get the closed vault's error instead of hanging.
+    @Test(.timeLimit(.minutes(1)))
+    func theTaskExecutorOutlivesItsVault() async throws {
+        let vault = try await SessionVault.inMemory(configuration: fastConfiguration())
+        let executor = vault.taskExecutor
+        try await vault.close()
+        let code = await Task(executorPreference: executor) { () async -> VaultError.Code? in
+            do throws(VaultError) {
+                try await vault.saveUpdateState(pts: 1, qts: 1, date: 1, seq: 1)
+                return nil
+            } catch {
+                return error.code
+            }
+        }.value
+        #expect(code == .closed)
+    }
 }
 
 /// A counter that tasks share.

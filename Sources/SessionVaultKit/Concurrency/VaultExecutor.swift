@@ -25,10 +25,19 @@ final class VaultExecutor: SerialExecutor, @unchecked Sendable {
         case running
     }
 
+    /// One job of the queue.
+    enum Job {
+        /// A job of the actor isolated to this executor (the vault, or an ``ExecutorHop``).
+        case isolated(UnownedJob)
+        /// A job of a task that prefers this executor's ``VaultTaskExecutor``: code with no
+        /// isolation of its own (the caller's code between its calls to the vault).
+        case preferring(UnownedJob, UnownedTaskExecutor)
+    }
+
     /// The pool whose threads run this executor's jobs.
     let pool: VaultThreadPool
     /// Jobs not yet taken by a thread (guarded by the pool's mutex).
-    var pendingJobs: [UnownedJob] = []
+    var pendingJobs: [Job] = []
     /// Guarded by the pool's mutex.
     var runState = RunState.idle
     /// The thread running this executor's jobs while ``runState`` is `.running` (guarded by the pool's mutex).
@@ -43,7 +52,7 @@ final class VaultExecutor: SerialExecutor, @unchecked Sendable {
 
     /// Hands `job` to the pool.
     func enqueue(_ job: consuming ExecutorJob) {
-        pool.enqueue(UnownedJob(job), on: self)
+        pool.enqueue(.isolated(UnownedJob(job)), on: self)
     }
 
     /// This executor, unowned (the actor that uses it keeps it alive).

@@ -102,7 +102,7 @@ final class VaultThreadPool: @unchecked Sendable {
     }
 
     /// Queues `job` on `executor` and makes sure a thread will run it.
-    func enqueue(_ job: UnownedJob, on executor: VaultExecutor) {
+    func enqueue(_ job: VaultExecutor.Job, on executor: VaultExecutor) {
         lock()
         executor.pendingJobs.append(job)
         if executor.runState == .idle {
@@ -195,12 +195,17 @@ final class VaultThreadPool: @unchecked Sendable {
             }
             executor.runState = .running
             executor.runningThread = pthread_self()
-            var batch: [UnownedJob] = []
+            var batch: [VaultExecutor.Job] = []
             swap(&batch, &executor.pendingJobs)
             unlock()
 
             let unownedExecutor = executor.asUnownedSerialExecutor()
-            for job in batch { job.runSynchronously(on: unownedExecutor) }
+            for job in batch {
+                switch job {
+                case .isolated(let job): job.runSynchronously(on: unownedExecutor)
+                case .preferring(let job, let taskExecutor): job.runSynchronously(on: taskExecutor)
+                }
+            }
 
             lock()
             executor.runningThread = nil
