@@ -9,7 +9,9 @@ public import SessionVaultKit
 /// `pg:NAME`). Query options: `session` (required), `sslmode` (`disable` (default), `prefer`,
 /// `require`), `keyed_names` (`true`: store a keyed hash of the session name instead of the name),
 /// `pool_size` (the most server connections this process opens to that server and database, shared
-/// by every session opened there; 1–100, default 10), `lease_seconds` (the lease duration, 2–3600,
+/// by every session opened there; 1–100, default 10), `pool` (a name of 1–64 letters, digits, `-` or
+/// `_`: sessions whose locations name different pools never share connections, so that a stuck group
+/// of sessions cannot exhaust the connections of another; default: the unnamed pool), `lease_seconds` (the lease duration, 2–3600,
 /// default 15: see docs/LEASES.md).
 /// The password comes from `SESSION_VAULT_POSTGRES_PASSWORD_FILE`, `SESSION_VAULT_POSTGRES_PASSWORD`
 /// or the URL, in that order, and is never logged or printed (``description`` omits it).
@@ -42,6 +44,9 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     public var keyedNames: Bool
     /// The most connections the process's shared pool for this server and database opens (`pool_size`).
     public var poolSize: Int
+    /// The name of the pool this session's connections come from (`pool`); empty for the unnamed pool.
+    /// Sessions share a pool only when server, database, user, TLS mode, size and name all match.
+    public var poolName: String
     /// How long a lease lasts without renewal (`lease_seconds`); renewed every third of it.
     public var leaseDuration: Duration
 
@@ -99,6 +104,14 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         } else {
             self.poolSize = Self.defaultPoolSize
         }
+        let poolName = query["pool"] ?? ""
+        guard poolName.utf8.count <= 64,
+            poolName.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }),
+            query["pool"] == nil || !poolName.isEmpty
+        else {
+            throw VaultError(.invalidArgument, "pool must be a name of 1 to 64 letters, digits, '-' or '_'")
+        }
+        self.poolName = poolName
         if let text = query["lease_seconds"] {
             guard let seconds = Double(text), seconds.isFinite, (2...3600).contains(seconds) else {
                 throw VaultError(.invalidArgument, "lease_seconds must be a number of seconds from 2 to 3600")

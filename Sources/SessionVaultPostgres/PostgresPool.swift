@@ -31,16 +31,18 @@ public final class PostgresPool: Sendable {
         var database: String
         var tls: PostgresLocation.TLSMode
         var size: Int
+        var name: String
     }
 
     private static let pools = Mutex<[Key: PostgresPool]>([:])
     private static let counter = Atomic<Int>(0)
 
-    /// The process's pool for `location`'s server, database, user and pool size (created on first use).
+    /// The process's pool for `location`'s server, database, user, TLS mode, pool size and pool name
+    /// (created on first use).
     static func shared(for location: PostgresLocation, logger: Logger) throws(VaultError) -> PostgresPool {
         let key = Key(
             host: location.host, port: location.port, username: location.username, password: location.password,
-            database: location.database, tls: location.tls, size: location.poolSize
+            database: location.database, tls: location.tls, size: location.poolSize, name: location.poolName
         )
         let tls = try tlsConfiguration(location.tls)
         return pools.withLock { pools in

@@ -112,7 +112,7 @@ struct PostgresLeaseTests {
     /// A renewal that cannot complete (the lease row locked by another transaction, as a stuck server
     /// would do) makes the holder stop writing before the server-side expiry, and tells it.
     @Test func aStuckRenewalStopsWritesBeforeTheLeaseExpires() async throws {
-        let location = try PostgresTestServer.location(session: "stuck-\(UUID().uuidString)", query: "&lease_seconds=6")
+        let location = try PostgresTestServer.location(session: "stuck-\(UUID().uuidString)", query: "&lease_seconds=6&pool=stuck-renewal")
         let losses = LossRecorder()
         let vault = try await open(location, losses: losses)
         try await vault.saveUpdateState(pts: 1, qts: 0, date: 0, seq: 0)
@@ -185,7 +185,7 @@ struct PostgresLeaseTests {
     /// A pool of one connection serves many sessions; a wait for it is bounded.
     @Test func aPoolOfOneServesManySessionsInTurn() async throws {
         let run = UUID().uuidString
-        let locations = try (0..<4).map { try PostgresTestServer.location(session: "one-\(run)-\($0)", query: "&pool_size=1") }
+        let locations = try (0..<4).map { try PostgresTestServer.location(session: "one-\(run)-\($0)", query: "&pool_size=1&pool=one") }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for location in locations {
                 group.addTask {
@@ -205,8 +205,8 @@ struct PostgresLeaseTests {
     /// other session saves again: no committed write is lost.
     @Test func anExhaustedPoolFailsCleanlyAndLosesNothing() async throws {
         let run = UUID().uuidString
-        let stuck = try PostgresTestServer.location(session: "exhausted-a-\(run)", query: "&pool_size=1&lease_seconds=120")
-        let waiting = try PostgresTestServer.location(session: "exhausted-b-\(run)", query: "&pool_size=1&lease_seconds=120")
+        let stuck = try PostgresTestServer.location(session: "exhausted-a-\(run)", query: "&pool_size=1&lease_seconds=120&pool=exhausted")
+        let waiting = try PostgresTestServer.location(session: "exhausted-b-\(run)", query: "&pool_size=1&lease_seconds=120&pool=exhausted")
         let a = try await open(stuck)
         let b = try await open(waiting)
         try await a.saveUpdateState(pts: 1, qts: 0, date: 0, seq: 0)

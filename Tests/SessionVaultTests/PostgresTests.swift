@@ -34,8 +34,12 @@ struct PostgresTests {
             environment: ["SESSION_VAULT_POSTGRES_URL": "postgres://bots@db.example/fleet", "SESSION_VAULT_POSTGRES_PASSWORD": "x"]
         )
         #expect(viaEnvironment.sessionName == "bot-18" && viaEnvironment.password == "x")
+        #expect(viaEnvironment.poolName == "")
+        let named = try PostgresLocation(parsing: "postgres://u@h/d?session=a&pool=critical_bots-2", environment: [:])
+        #expect(named.poolName == "critical_bots-2")
         for bad in ["postgres://db.example/fleet?session=a", "postgres://u@db.example/fleet", "http://u@h/d?session=a", "pg:x",
-                    "postgres://u@h/d?session=a&sslmode=maybe"] {
+                    "postgres://u@h/d?session=a&sslmode=maybe", "postgres://u@h/d?session=a&pool=",
+                    "postgres://u@h/d?session=a&pool=a%20b", "postgres://u@h/d?session=a&pool=" + String(repeating: "p", count: 65)] {
             #expect(throws: VaultError(.invalidArgument, "")) { _ = try PostgresLocation(parsing: bad, environment: [:]) }
         }
     }
@@ -60,8 +64,8 @@ struct PostgresTests {
     }
 
     @Test func aConnectionKilledMidSaveLeavesTheLastCommit() async throws {
-        // Its own pool (pool_size=3), so that killing its connections leaves other tests alone.
-        let location = try PostgresTestServer.location(session: "killed-\(UUID().uuidString)", query: "&pool_size=3")
+        // Its own pool, so that killing its connections leaves other tests alone.
+        let location = try PostgresTestServer.location(session: "killed-\(UUID().uuidString)", query: "&pool_size=3&pool=killed")
         let vault = try await open(location)
         let committed = try sampleSession(channels: 3)
         try await vault.save(committed)
