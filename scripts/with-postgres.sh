@@ -44,6 +44,12 @@ printf '%s\n' "$password" > "$root/password"
 chmod 644 "$root/password"
 
 cleanup() {
+    status=$?
+    # A failed run shows what the server refused (connection limits, crashes) before the log goes.
+    if [ "$status" -ne 0 ] && [ -f "$root/log" ]; then
+        echo "with-postgres: the command failed ($status); the server's last FATAL/PANIC lines:" >&2
+        grep -E "FATAL|PANIC" "$root/log" | tail -n 5 >&2 || true
+    fi
     "${as_owner[@]}" "$bin/pg_ctl" -D "$root/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$root"
 }
@@ -51,7 +57,7 @@ trap cleanup EXIT
 
 "${as_owner[@]}" "$bin/initdb" -D "$root/data" -U postgres -A scram-sha-256 --pwfile="$root/password" >/dev/null
 "${as_owner[@]}" "$bin/pg_ctl" -D "$root/data" -l "$root/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $root -c fsync=on" start >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $root -c fsync=on -c max_connections=400" start >/dev/null
 PGPASSWORD="$password" "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE sessionvault" >/dev/null
 
 export SESSION_VAULT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/sessionvault"
