@@ -1,9 +1,11 @@
 """What the Telethon and Pyrogram adapters share: an agent started on first use, and a mirror of
 the stored session (everything but the peer cache) kept equal to what the vault holds."""
+import asyncio
 import base64
 import os
+import threading
 
-from .agent import RESTART_CODES, Agent, ClosedError, VaultError
+from .agent import RESTART_CODES, Agent, ClosedError, LeaseLostError, VaultError
 
 
 class _Hidden:
@@ -40,29 +42,104 @@ class VaultHandle:
     """The agent of one adapter, started by ``agent()`` and again (with the same options) after an
     error that ended it, and after close() when ``reopen`` (Telethon reconnects a closed session;
     Pyrogram calls open() again). ``dcs``, ``user``, ``state``, ``channels``, ``api_id``,
-    ``test_mode``, ``takeout_id`` and ``exists`` mirror the stored session."""
+    ``test_mode``, ``takeout_id`` and ``exists`` mirror the stored session.
 
-    def __init__(self, location, passphrase=None, reopen=True, **options):
+    A lost PostgreSQL lease (docs/LEASES.md) sets ``lease_lost`` and calls ``on_lease_lost(error)``
+    once: on the event loop the adapter was last used from while that loop runs (an awaitable it
+    returns runs there as a task), else on a new thread; never on the agent's reader thread, so the
+    handler may close the session. From then on ``refuse_if_lost()`` and every request raise
+    LeaseLostError and no new agent is started, until ``agent()`` is called again (an explicit open)."""
+
+    def __init__(self, location, passphrase=None, reopen=True, on_lease_lost=None, **options):
         self.location = os.fspath(location)
         if isinstance(passphrase, str):
             passphrase = passphrase.encode("utf-8")
         self._passphrase = None if passphrase is None else _Hidden(bytes(passphrase))
         self._options, self._reopen, self._closed, self._agent = dict(options), reopen, False, None
+        self._on_lease_lost, self.lease_lost, self._loop, self._generation = on_lease_lost, None, None, 0
+        self._lost_lock, self._tasks = threading.Lock(), set()
         self._mirror(None)
 
     def __repr__(self):
         return "<sessionvault VaultHandle %r>" % (self.location,)
 
     def agent(self):
-        """The running agent, started when there is none."""
+        """The running agent, started when there is none (a new one after a lost lease)."""
+        self.note_loop()
+        if self.lease_lost is not None:
+            self._end_agent()
+            with self._lost_lock:
+                self.lease_lost, self._generation = None, self._generation + 1
         self._closed = False
         return self._live()
 
+    # A lost lease
+
+    @property
+    def on_lease_lost(self):
+        return self._on_lease_lost
+
+    @on_lease_lost.setter
+    def on_lease_lost(self, handler):
+        """A handler set after the loss is called at once."""
+        self._on_lease_lost = handler
+        if handler is not None and self.lease_lost is not None:
+            self._dispatch(handler, self.lease_lost)
+
+    def note_loop(self):
+        """Remembers the running event loop, if any: the handler runs there."""
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+
+    def refuse_if_lost(self):
+        """Raises LeaseLostError once the lease is lost (a new exception each time)."""
+        lost = self.lease_lost
+        if lost is not None:
+            raise LeaseLostError(str(lost), lost.code, lost.exit_status)
+
+    def _lost(self, error, generation):
+        """The agent's reader thread (its event), or a request answered with ``lease-lost``."""
+        with self._lost_lock:
+            if generation != self._generation or self.lease_lost is not None:
+                return
+            self.lease_lost = error
+        if self._on_lease_lost is not None:
+            self._dispatch(self._on_lease_lost, error)
+
+    def _dispatch(self, handler, error):
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            try:
+                loop.call_soon_threadsafe(self._run_on_loop, handler, error)
+                return
+            except RuntimeError:  # closed meanwhile
+                pass
+        threading.Thread(target=self._run_on_thread, args=(handler, error), name="sessionvault-lease-lost",
+                         daemon=True).start()
+
+    def _run_on_loop(self, handler, error):
+        result = handler(error)
+        if hasattr(result, "__await__"):
+            task = asyncio.ensure_future(result)
+            self._tasks.add(task)  # kept until done (the loop holds tasks weakly)
+            task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    def _run_on_thread(handler, error):
+        result = handler(error)
+        if asyncio.iscoroutine(result):
+            asyncio.run(result)
+
     def _live(self):
+        self.refuse_if_lost()
         if self._closed and not self._reopen:
             raise ClosedError("the vault %s was closed" % self.location, exit_status=74)
         if self._agent is None or self._agent.closed:
-            agent = Agent(self.location, self._passphrase and self._passphrase.value, **self._options)
+            generation = self._generation
+            agent = Agent(self.location, self._passphrase and self._passphrase.value,
+                          on_lease_lost=lambda error: self._lost(error, generation), **self._options)
             try:
                 self._mirror(agent.load()["session"])
             except BaseException:
@@ -83,11 +160,14 @@ class VaultHandle:
         self.test_mode = session.get("test_mode") if self.exists else None
 
     def call(self, method, *args):
-        agent = self._live()
+        self.note_loop()
+        generation, agent = self._generation, self._live()
         try:
             return getattr(agent, method)(*args)
         except VaultError as error:
-            if error.code in RESTART_CODES:
+            if isinstance(error, LeaseLostError):
+                self._lost(error, generation)  # answered before the event arrived: the same handling
+            elif error.code in RESTART_CODES:
                 try:
                     agent.close()
                 except VaultError:
@@ -124,6 +204,7 @@ class VaultHandle:
     def current_dc(self):
         """The user's home DC if it has a key, else the lowest non-media DC with a key, else the
         lowest non-media DC (None when there is none)."""
+        self.note_loop()
         main = sorted((dc for dc in self.dcs.values() if not dc["media_only"]), key=lambda dc: dc["id"])
         home = [dc for dc in main if self.user and dc["id"] == self.user["dc_id"] and dc["auth_key"]]
         keyed = [dc for dc in main if dc["auth_key"]]
@@ -144,10 +225,17 @@ class VaultHandle:
         """The stored peers with these marked ids (None where absent), in one pipelined round trip."""
         return [answer["peer"] for answer in self.call("pipeline", [("peer", {"by": "id", "value": i}) for i in ids])]
 
+    def _end_agent(self):
+        if self._agent is not None:
+            try:
+                self._agent.close()
+            except LeaseLostError:
+                pass  # the agent ended all the same; the lease was not ours any more
+
     def close(self):
         self._closed = True
-        if self._agent is not None:
-            self._agent.close()
+        self._end_agent()
 
     def delete(self):
+        self.refuse_if_lost()
         self.agent().delete()

@@ -4,6 +4,10 @@ Pyrogram 2.0.106: ``client.storage = VaultStorage("bot")`` before ``start()``; K
 ``Client(…, storage_engine=VaultStorage("bot"))``; Pyrofork: ``Client(…, storage=VaultStorage("bot"))``.
 Every setter, ``update_peers`` and update-state call is one durable write of the agent when it
 returns (called synchronously, as Pyrogram's own SQLite storage does). ``date`` stays in memory.
+
+A PostgreSQL session whose lease is lost (docs/LEASES.md): ``on_lease_lost`` is called once, and
+every write, auth key read and peer lookup raises LeaseLostError; ``disconnect_on_lease_lost(client)``
+makes the client stop (disconnect from Telegram) at once.
 """
 import asyncio
 import os
@@ -13,6 +17,7 @@ from pyrogram.storage import Storage
 from pyrogram.storage.sqlite_storage import get_input_peer
 
 from ._vault import VaultHandle, address, b64, data_center, unb64
+from .agent import LeaseLostError  # noqa: F401 (raised by the methods below)
 
 _KINDS = {"direct": "channel", "forum": "supergroup", "community": "supergroup"}  # Kurigram's extra kinds
 _REFRESH = 3600  # an unchanged peer is written again after this many seconds (its username age)
@@ -40,20 +45,42 @@ class VaultStorage(Storage):
     """``location``: a vault path (``.session`` is appended without an extension) or a PostgreSQL
     location; ``passphrase=None`` lets the agent read SESSION_VAULT_PASSPHRASE(_FILE) or the
     systemd credential. The agent starts in ``open()``; the vault is created (with ``kdf``) when
-    missing unless ``create=False``."""
+    missing unless ``create=False``.
+
+    ``on_lease_lost(error)`` (PostgreSQL): called once with the LeaseLostError when the session's
+    lease is lost, on the event loop the storage is used from (a coroutine it returns runs there as
+    a task). From then on ``lease_lost`` holds the error, and every write (even one that would
+    change nothing), every ``auth_key()`` read and every peer lookup raises LeaseLostError;
+    ``save()`` and ``close()`` still work, and ``open()`` (Pyrogram's ``start()``) takes the session
+    again when it is free."""
     USERNAME_TTL = 8 * 60 * 60
 
     def __init__(self, location, passphrase=None, *, create=True, kdf=None, lock_wait=None,
-                 durability=None, binary=None):
+                 durability=None, binary=None, on_lease_lost=None):
         self.name = os.path.splitext(os.path.basename(os.fspath(location)))[0]
         self._vault = VaultHandle(location, passphrase, reopen=False, create=create, kdf=kdf,
-                                  lock_wait=lock_wait, durability=durability, binary=binary)
+                                  lock_wait=lock_wait, durability=durability, binary=binary,
+                                  on_lease_lost=on_lease_lost)
         self._date, self._is_bot = 0, None
 
     def __repr__(self):
         return "<sessionvault.pyrogram.VaultStorage %r>" % (self._vault.location,)
 
+    @property
+    def on_lease_lost(self):
+        return self._vault.on_lease_lost
+
+    @on_lease_lost.setter
+    def on_lease_lost(self, handler):
+        self._vault.on_lease_lost = handler
+
+    @property
+    def lease_lost(self):
+        """The LeaseLostError once the PostgreSQL lease is lost, else None."""
+        return self._vault.lease_lost
+
     async def open(self):
+        self._vault.note_loop()
         await asyncio.to_thread(self._vault.agent)
 
     async def save(self):
@@ -69,6 +96,7 @@ class VaultStorage(Storage):
         return self._vault.current_dc() or {}
 
     def _write_dc(self, dc):
+        self._vault.refuse_if_lost()
         current = {k: v for k, v in self._dc().items() if k != "auth_key_id"}
         if dc != current:
             changes = {"data_centers": {"upsert": [dc], "exclusive": True}}
@@ -104,6 +132,7 @@ class VaultStorage(Storage):
                                    self._dc().get("auth_key")))
 
     async def auth_key(self, value=object):
+        self._vault.refuse_if_lost()  # a lost session's key must not reach Telegram again
         if value is object:
             return unb64(self._dc().get("auth_key"))
         dc = self._dc() or data_center(2, *address(*_known_address(2, bool(self._vault.test_mode))))
@@ -112,12 +141,14 @@ class VaultStorage(Storage):
     async def api_id(self, value=object):
         if value is object:
             return self._vault.api_id
+        self._vault.refuse_if_lost()
         if value != self._vault.api_id or not self._vault.exists:
             self._vault.write({"api_id": value})
 
     async def test_mode(self, value=object):
         if value is object:
             return self._vault.test_mode
+        self._vault.refuse_if_lost()
         if bool(value) != self._vault.test_mode:
             self._vault.write({"test_mode": bool(value)})
 
@@ -130,6 +161,7 @@ class VaultStorage(Storage):
         user = self._vault.user
         if value is object:
             return user and user["id"]
+        self._vault.refuse_if_lost()
         new = {} if user and user["id"] == value else {"is_bot": bool(self._is_bot)}
         changes = self._vault.user_changes(value, self._dc().get("id", 2), **new)
         if changes:
@@ -139,6 +171,7 @@ class VaultStorage(Storage):
         user = self._vault.user
         if value is object:
             return user["is_bot"] if user else self._is_bot
+        self._vault.refuse_if_lost()
         self._is_bot = value
         if user and value is not None:
             changes = self._vault.user_changes(user["id"], user["dc_id"], is_bot=bool(value))
@@ -148,6 +181,7 @@ class VaultStorage(Storage):
     # Peers
 
     def _write_peers(self, peers, stored):
+        self._vault.refuse_if_lost()
         now = int(time.time())
         fresh = [new for new, old in zip(peers, stored)
                  if not old or dict(old, updated_at=None) != new or now - (old["updated_at"] or 0) >= _REFRESH]
@@ -204,6 +238,7 @@ class VaultStorage(Storage):
         return [s for s in states if ids is None or s[0] in ids]
 
     def _set_states(self, states):
+        self._vault.refuse_if_lost()
         changes, channels, account = {}, [], dict(self._vault.state or {"pts": 0, "qts": 0, "date": 0, "seq": 0})
         for state_id, pts, qts, date, seq in states:
             if state_id == 0:
@@ -218,6 +253,7 @@ class VaultStorage(Storage):
             self._vault.write(changes)
 
     def _delete_states(self, ids):
+        self._vault.refuse_if_lost()
         changes = {}
         if 0 in ids and self._vault.account_state():  # protocol 1 cannot remove it: all zero counts as none
             changes["update_state"] = {"pts": 0, "qts": 0, "date": 0, "seq": 0}
@@ -248,3 +284,22 @@ class VaultStorage(Storage):
 
     async def remove_state(self, chat_id):
         self._delete_states({chat_id})
+
+
+def disconnect_on_lease_lost(client):
+    """Makes ``client`` (a Pyrogram, Kurigram or Pyrofork Client on a VaultStorage) stop as soon as
+    the session's lease is lost: ``terminate()`` when it was started, ``disconnect()`` when it is
+    connected (which closes the storage), else the storage is closed. Replaces ``on_lease_lost``.
+    ``pyrogram.idle()`` still waits for a signal: a bot that should end then awaits its own event."""
+    storage = client.storage
+    if not isinstance(storage, VaultStorage):
+        raise TypeError("disconnect_on_lease_lost needs a client on a sessionvault VaultStorage")
+
+    async def disconnect(error):
+        if client.is_initialized:
+            await client.terminate()
+        if client.is_connected:
+            await client.disconnect()
+        else:
+            await storage.close()
+    storage.on_lease_lost = disconnect

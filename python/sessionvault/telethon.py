@@ -3,7 +3,12 @@
 Like SQLiteSession it holds one data center. Every setter, ``set_update_state`` and
 ``process_entities`` is one durable write of the agent when it returns, so ``save()`` has nothing
 left to do. Sent-file hashes (``cache_file``) and the temporary auth key stay in memory.
+
+A PostgreSQL session whose lease is lost (docs/LEASES.md): ``on_lease_lost`` is called once, and
+every write, auth key read and peer lookup raises LeaseLostError; ``disconnect_on_lease_lost(client)``
+makes the client disconnect from Telegram at once.
 """
+import asyncio
 import datetime
 import time
 
@@ -14,6 +19,7 @@ from telethon.tl.types import PeerChannel, PeerChat, PeerUser
 from telethon.tl.types.updates import State
 
 from ._vault import VaultHandle, address, b64, data_center, unb64
+from .agent import LeaseLostError
 
 _EPOCH = datetime.datetime.fromtimestamp(0, tz=datetime.timezone.utc)
 
@@ -25,16 +31,35 @@ def _timestamp(date):
 class VaultSession(MemorySession):
     """``location``: a vault path (``.session`` is appended without an extension) or a PostgreSQL
     location; ``passphrase=None`` lets the agent read SESSION_VAULT_PASSPHRASE(_FILE) or the
-    systemd credential. The vault is created (with ``kdf``) when missing unless ``create=False``."""
+    systemd credential. The vault is created (with ``kdf``) when missing unless ``create=False``.
+
+    ``on_lease_lost(error)`` (PostgreSQL): called once with the LeaseLostError when the session's
+    lease is lost, on the event loop the session is used from (a coroutine it returns runs there as
+    a task), else on a new thread. From then on ``lease_lost`` holds the error, and every write
+    (even one that would change nothing), every ``auth_key`` read and every peer lookup raises
+    LeaseLostError; ``close()`` still works. A new VaultSession takes the session back."""
 
     def __init__(self, location, passphrase=None, *, create=True, kdf=None, lock_wait=None,
-                 durability=None, binary=None):
+                 durability=None, binary=None, on_lease_lost=None):
         super().__init__()
         self.save_entities = True
         self._written = {}  # marked id -> the row last written, so repeated entities cost no write
         self._vault = VaultHandle(location, passphrase, create=create, kdf=kdf, lock_wait=lock_wait,
-                                  durability=durability, binary=binary)
+                                  durability=durability, binary=binary, on_lease_lost=on_lease_lost)
         self._vault.agent()
+
+    @property
+    def on_lease_lost(self):
+        return self._vault.on_lease_lost
+
+    @on_lease_lost.setter
+    def on_lease_lost(self, handler):
+        self._vault.on_lease_lost = handler
+
+    @property
+    def lease_lost(self):
+        """The LeaseLostError once the PostgreSQL lease is lost, else None."""
+        return self._vault.lease_lost
 
     def __repr__(self):
         return "<sessionvault.telethon.VaultSession %r dc=%s>" % (self._vault.location, self.dc_id)
@@ -43,6 +68,7 @@ class VaultSession(MemorySession):
         return self._vault.current_dc() or {}
 
     def set_dc(self, dc_id, server_address, port):
+        self._vault.refuse_if_lost()
         current = self._dc()
         key = current.get("auth_key") if current.get("id") == dc_id else None
         changes = {"data_centers": {"upsert": [data_center(dc_id, *address(server_address, port), key)],
@@ -67,11 +93,13 @@ class VaultSession(MemorySession):
 
     @property
     def auth_key(self):
+        self._vault.refuse_if_lost()  # a lost session's key must not reach Telegram again
         key = self._dc().get("auth_key")
         return AuthKey(unb64(key)) if key else None
 
     @auth_key.setter
     def auth_key(self, value):
+        self._vault.refuse_if_lost()
         current = self._dc()
         key = value.key if isinstance(value, AuthKey) else value
         if not current:
@@ -87,6 +115,7 @@ class VaultSession(MemorySession):
 
     @takeout_id.setter
     def takeout_id(self, value):
+        self._vault.refuse_if_lost()
         self._vault.write({"takeout_id": value})
 
     def get_update_state(self, entity_id):
@@ -100,6 +129,7 @@ class VaultSession(MemorySession):
         return None
 
     def set_update_state(self, entity_id, state):
+        self._vault.refuse_if_lost()
         if entity_id == 0:
             new = {"pts": state.pts, "qts": state.qts, "date": _timestamp(state.date), "seq": state.seq}
             if new != self._vault.state:
@@ -126,6 +156,7 @@ class VaultSession(MemorySession):
     def process_entities(self, tlo):
         if not self.save_entities:
             return
+        self._vault.refuse_if_lost()
         changes, rows, now = {}, [], int(time.time())
         for row in self._entities_to_rows(tlo):
             if row[0] == 0:  # Telethon's self row: the hash is our own user id
@@ -173,3 +204,21 @@ class VaultSession(MemorySession):
 
     def clone(self, to_instance=None):
         return to_instance or MemorySession()  # Telethon clones for CDN connections: memory only
+
+
+def disconnect_on_lease_lost(client):
+    """Makes ``client`` (a TelegramClient on a VaultSession) disconnect from Telegram as soon as the
+    session's lease is lost, then close the session: ``client.run_until_disconnected()`` then ends
+    with LeaseLostError (Telethon saves the update state on disconnect, which the vault refuses).
+    Replaces the session's ``on_lease_lost``."""
+    session = client.session
+    if not isinstance(session, VaultSession):
+        raise TypeError("disconnect_on_lease_lost needs a client on a sessionvault VaultSession")
+
+    async def disconnect(error):
+        try:
+            await client.disconnect()  # the connection first; its last save is refused
+        except LeaseLostError:
+            pass
+        session.close()
+    session.on_lease_lost = disconnect

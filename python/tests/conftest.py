@@ -5,9 +5,11 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -124,3 +126,27 @@ def import_fixture(name, tmp_path):
     cli("import", source, vault, "--kdf", KDF)
     source.unlink()
     return str(vault), entry["facts"]
+
+
+POSTGRES_URL = os.environ.get("SESSION_VAULT_TEST_POSTGRES_URL")
+needs_postgres = pytest.mark.skipif(not POSTGRES_URL and not os.environ.get("CI"),
+                                    reason="no PostgreSQL cluster (make python-test starts one)")
+
+
+def lease_location(monkeypatch, label, lease_seconds=6):
+    """A new PostgreSQL session with a short lease (docs/LEASES.md), the database password in the
+    environment the agents inherit."""
+    assert POSTGRES_URL, "SESSION_VAULT_TEST_POSTGRES_URL is not set: run through make python-test"
+    monkeypatch.setenv("SESSION_VAULT_POSTGRES_PASSWORD_FILE", os.environ["SESSION_VAULT_TEST_POSTGRES_PASSWORD_FILE"])
+    return "%s?session=python-%s-%d-%d&lease_seconds=%d" % (POSTGRES_URL, label, os.getpid(), time.monotonic_ns(),
+                                                            lease_seconds)
+
+
+def take_over_while_stopped(agent_pid, open_second):
+    """Stops the holder's agent (SIGSTOP) while ``open_second()`` waits for its lease to expire and
+    takes the session, then resumes it; returns what ``open_second`` returned."""
+    os.kill(agent_pid, signal.SIGSTOP)
+    try:
+        return open_second()
+    finally:
+        os.kill(agent_pid, signal.SIGCONT)

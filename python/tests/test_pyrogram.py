@@ -4,13 +4,15 @@ import asyncio
 import hashlib
 import os
 import struct
+import threading
 from importlib import metadata
 
 import pytest
 
 import sessionvault
-from sessionvault.pyrogram import VaultStorage
-from conftest import KDF, PASSPHRASE, import_fixture, make_key, run_python, scan_for_secrets, secret_needles
+from sessionvault.pyrogram import VaultStorage, disconnect_on_lease_lost
+from conftest import (API_HASH, KDF, PASSPHRASE, import_fixture, lease_location, make_key, needs_postgres, run_python,
+                      scan_for_secrets, secret_needles, take_over_while_stopped)
 
 
 def _flavour():
@@ -325,4 +327,115 @@ def test_a_storage_kept_in_postgresql(monkeypatch):
         assert (await storage.dc_id(), await storage.auth_key(), await storage.user_id()) == (2, KEY, SELF_ID)
         assert (await storage.get_peer_by_id(-1001987654321)).access_hash == 99
         await storage.delete()
+    asyncio.run(main())
+
+
+def _client(storage, workdir):
+    """The real Client of this venv's library on ``storage`` (not started: offline)."""
+    from pyrogram import Client
+    if FLAVOUR == "kurigram":
+        return Client("bot", api_id=12345, api_hash=API_HASH, workdir=str(workdir), storage_engine=storage)
+    if FLAVOUR == "pyrofork":
+        return Client("bot", api_id=12345, api_hash=API_HASH, workdir=str(workdir), storage=storage)
+    client = Client("bot", api_id=12345, api_hash=API_HASH, workdir=str(workdir))
+    client.storage = storage
+    return client
+
+
+def _peers(peer_id, access_hash):
+    return ([(peer_id, access_hash, "user", "alice_example", None)] if FLAVOUR != "kurigram"
+            else [(peer_id, access_hash, "user", None)])
+
+
+async def _hold_then_lose(location, workdir, before=None, **options):
+    """A Client on a PostgreSQL VaultStorage writes; its agent is stopped (SIGSTOP) past the lease
+    while a second holder takes the session and writes api_id 2222; then it resumes."""
+    storage = VaultStorage(location, PASSPHRASE, kdf=KDF, **options)
+    client = _client(storage, workdir)
+    await client.storage.open()
+    await storage.api_id(1111)
+    await storage.dc_id(2)
+    await storage.auth_key(KEY)
+    await storage.user_id(SELF_ID)
+    await storage.update_peers(_peers(1234567890, -5000000000000000001))
+    if before is not None:
+        before(client)
+    agent = storage._vault._agent
+    second = VaultStorage(location, PASSPHRASE, create=False, lock_wait=60)
+    await asyncio.to_thread(take_over_while_stopped, agent.pid, lambda: asyncio.run(second.open()))
+    await second.api_id(2222)
+    return storage, client, agent, second
+
+
+@needs_postgres
+def test_a_lost_lease_reaches_the_storage(monkeypatch, tmp_path):
+    """docs/LEASES.md through the real Client: the holder's agent is paused past its lease, a
+    second holder takes the session and writes; the first storage's handler is called once, on the
+    event loop, and its writes, key reads and lookups raise LeaseLostError; the data is the second
+    holder's; open() (Pyrogram's start()) takes the session back once it is free."""
+    location, calls = lease_location(monkeypatch, "%s-lease" % FLAVOUR), []
+
+    async def main():
+        loop, told = asyncio.get_running_loop(), asyncio.Event()
+
+        async def on_lease_lost(error):  # a coroutine: run as a task on the loop
+            calls.append((error, asyncio.get_running_loop() is loop, threading.current_thread()))
+            told.set()
+        storage, client, agent, second = await _hold_then_lose(location, tmp_path, on_lease_lost=on_lease_lost)
+        await asyncio.wait_for(told.wait(), 30)
+        assert isinstance(storage.lease_lost, sessionvault.LeaseLostError)
+        with pytest.raises(sessionvault.LeaseLostError) as raised:
+            await client.storage.api_id(3333)
+        assert (raised.value.code, raised.value.exit_status) == ("lease-lost", 75)
+        with pytest.raises(sessionvault.LeaseLostError):
+            await storage.user_id(SELF_ID)  # what it holds already: refused all the same
+        with pytest.raises(sessionvault.LeaseLostError):
+            await storage.dc_id(4)
+        with pytest.raises(sessionvault.LeaseLostError):
+            await storage.auth_key()  # the key is not handed out again (connect() reads it)
+        with pytest.raises(sessionvault.LeaseLostError):
+            await storage.update_peers(_peers(1234567890, 7))
+        with pytest.raises(sessionvault.LeaseLostError):
+            await storage.get_peer_by_id(1234567890)  # a lookup the agent refuses
+        await storage.save()  # what terminate() calls
+        await storage.close()  # what disconnect() calls
+        assert agent.closed and agent._process.returncode == 0
+        assert await second.api_id() == 2222
+        await second.close()
+        await storage.open()  # start() again: the session is free, a new lease
+        assert storage.lease_lost is None and storage._vault._agent is not agent
+        assert (await storage.api_id(), await storage.auth_key(), await storage.user_id()) == (2222, KEY, SELF_ID)
+        assert (await storage.get_peer_by_id(1234567890)).access_hash == -5000000000000000001
+        await storage.delete()
+        await asyncio.sleep(0.5)  # a second call of the handler would have come by now
+    asyncio.run(main())
+    assert len(calls) == 1
+    error, on_the_loop, thread = calls[0]
+    assert isinstance(error, sessionvault.LeaseLostError) and on_the_loop and thread is threading.main_thread()
+
+
+@needs_postgres
+def test_disconnect_on_lease_lost_stops_the_client(monkeypatch, tmp_path):
+    """The one-liner: when the lease is lost the client is stopped (here never connected: offline,
+    so its storage is closed); the second holder's data stays."""
+    location = lease_location(monkeypatch, "%s-helper" % FLAVOUR)
+
+    async def main():
+        from pyrogram import Client
+        with pytest.raises(TypeError):  # the library's own storage
+            disconnect_on_lease_lost(Client("other", api_id=12345, api_hash=API_HASH, in_memory=True))
+        storage, client, agent, second = await _hold_then_lose(location, tmp_path, before=disconnect_on_lease_lost)
+        for _ in range(300):
+            if agent.closed:
+                break
+            await asyncio.sleep(0.1)
+        assert agent.closed and isinstance(storage.lease_lost, sessionvault.LeaseLostError)
+        assert not client.is_connected and not client.is_initialized
+        with pytest.raises(sessionvault.LeaseLostError):
+            await storage.get_peer_by_id(1234567890)
+        await second.close()
+        again = VaultStorage(location, PASSPHRASE, create=False)
+        await again.open()
+        assert (await again.api_id(), await again.user_id()) == (2222, SELF_ID)
+        await again.delete()
     asyncio.run(main())

@@ -8,6 +8,7 @@ import random
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from contextlib import closing
 
@@ -18,9 +19,9 @@ from telethon.sessions import MemorySession
 from telethon.tl import types
 
 import sessionvault
-from sessionvault.telethon import VaultSession
-from conftest import (API_HASH, KDF, PASSPHRASE, cli, import_fixture, python_process, run_python,
-                      scan_for_secrets, secret_needles, make_key)
+from sessionvault.telethon import VaultSession, disconnect_on_lease_lost
+from conftest import (API_HASH, KDF, PASSPHRASE, cli, import_fixture, lease_location, needs_postgres, python_process,
+                      run_python, scan_for_secrets, secret_needles, make_key, take_over_while_stopped)
 
 KEY = make_key("telethon")
 SELF_ID, SELF_HASH = 6123456789, 4611686018427387905
@@ -361,3 +362,104 @@ def test_a_session_kept_in_postgresql(monkeypatch):
     again.delete()
     with pytest.raises(sessionvault.NotFoundError):
         VaultSession("pg:" + name, PASSPHRASE, create=False)
+
+
+def _state(pts):
+    return types.updates.State(pts, 0, datetime.datetime.fromtimestamp(1700000000, datetime.timezone.utc), pts, 0)
+
+
+async def _hold_then_lose(location, **options):
+    """A TelegramClient on a PostgreSQL VaultSession writes; its agent is stopped (SIGSTOP) past
+    the lease while a second holder takes the session and writes pts 2; then it resumes."""
+    session = VaultSession(location, PASSPHRASE, kdf=KDF, **options)
+    client = TelegramClient(session, 12345, API_HASH)
+    session.set_dc(2, "149.154.167.51", 443)
+    session.auth_key = AuthKey(KEY)
+    session.process_entities([types.User(id=1234567890, access_hash=-5000000000000000001, first_name="Alice",
+                                         username="Alice_Example")])
+    session.set_update_state(0, _state(1))
+    agent = session._vault._agent
+    second = await asyncio.to_thread(take_over_while_stopped, agent.pid,
+                                     lambda: VaultSession(location, PASSPHRASE, create=False, lock_wait=60))
+    second.set_update_state(0, _state(2))
+    return session, client, agent, second
+
+
+@needs_postgres
+def test_a_lost_lease_reaches_the_telethon_session(monkeypatch):
+    """docs/LEASES.md through Telethon's real client: the holder's agent is paused past its lease,
+    a second holder takes the session and writes; the first session's handler is called once, on
+    the event loop, and its writes, key reads and lookups raise LeaseLostError; the data is the
+    second holder's."""
+    location, calls = lease_location(monkeypatch, "telethon-lease"), []
+
+    async def main():
+        loop, told = asyncio.get_running_loop(), asyncio.Event()
+
+        def on_lease_lost(error):
+            calls.append((error, asyncio.get_running_loop() is loop, threading.current_thread()))
+            told.set()
+        session, client, agent, second = await _hold_then_lose(location, on_lease_lost=on_lease_lost)
+        await asyncio.wait_for(told.wait(), 30)
+        assert isinstance(session.lease_lost, sessionvault.LeaseLostError)
+        with pytest.raises(sessionvault.LeaseLostError) as raised:
+            session.set_update_state(0, _state(3))
+        assert (raised.value.code, raised.value.exit_status) == ("lease-lost", 75)
+        with pytest.raises(sessionvault.LeaseLostError):
+            session.set_update_state(0, _state(1))  # what it holds already: refused all the same
+        with pytest.raises(sessionvault.LeaseLostError):
+            session.auth_key  # the key is not handed out again
+        with pytest.raises(sessionvault.LeaseLostError):
+            session.get_input_entity("alice_example")  # a lookup the agent refuses
+        with pytest.raises(sessionvault.LeaseLostError):
+            await client.disconnect()  # Telethon saves its update state on disconnect: refused
+        session.close()  # closing works after the loss and ends the agent
+        assert agent.closed and agent._process.returncode == 0
+        with pytest.raises(sessionvault.LeaseLostError):
+            session.set_dc(4, "149.154.167.91", 443)  # no new agent is started for a lost session
+        assert session._vault._agent is agent
+        second.close()
+        await asyncio.sleep(0.5)  # a second call of the handler would have come by now
+    asyncio.run(main())
+    assert len(calls) == 1
+    error, on_the_loop, thread = calls[0]
+    assert isinstance(error, sessionvault.LeaseLostError) and on_the_loop and thread is threading.main_thread()
+    after = VaultSession(location, PASSPHRASE, create=False)
+    assert (after.get_update_state(0).pts, after.auth_key.key, after.dc_id) == (2, KEY, 2)
+    after.delete()
+
+
+@needs_postgres
+def test_disconnect_on_lease_lost_disconnects_the_telethon_client(monkeypatch):
+    """The one-liner: the client's disconnect() runs on the loop when the lease is lost, then the
+    session is closed; the next disconnect() (run_until_disconnected's) raises LeaseLostError."""
+    location, disconnects = lease_location(monkeypatch, "telethon-helper"), []
+
+    async def main():
+        session = VaultSession(location, PASSPHRASE, kdf=KDF)
+        client = TelegramClient(session, 12345, API_HASH)
+        real_disconnect = client.disconnect
+        client.disconnect = lambda: disconnects.append(threading.current_thread()) or real_disconnect()
+        with pytest.raises(TypeError):
+            disconnect_on_lease_lost(TelegramClient(MemorySession(), 12345, API_HASH))
+        disconnect_on_lease_lost(client)
+        session.set_dc(2, "149.154.167.51", 443)
+        session.auth_key = AuthKey(KEY)
+        session.set_update_state(0, _state(1))
+        agent = session._vault._agent
+        second = await asyncio.to_thread(take_over_while_stopped, agent.pid,
+                                         lambda: VaultSession(location, PASSPHRASE, create=False, lock_wait=60))
+        second.set_update_state(0, _state(2))
+        for _ in range(300):
+            if agent.closed:
+                break
+            await asyncio.sleep(0.1)
+        assert agent.closed and disconnects == [threading.main_thread()]
+        assert not client.is_connected()
+        with pytest.raises(sessionvault.LeaseLostError):
+            await real_disconnect()
+        second.close()
+    asyncio.run(main())
+    after = VaultSession(location, PASSPHRASE, create=False)
+    assert after.get_update_state(0).pts == 2
+    after.delete()
