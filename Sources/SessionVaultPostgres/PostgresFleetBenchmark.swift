@@ -9,7 +9,8 @@ import Synchronization
 /// `session-vault bench --postgres URL --sessions N`: one process holding N sessions on one server
 /// through one pool (docs/LEASES.md), with the server's own single-row commit rate measured in the
 /// same run as the baseline. Throw-away sessions (`fleet-bench-<random>-<i>`) are deleted afterwards.
-/// The server's memory is not measured (it needs access to the server's processes).
+/// The server's memory is read from `/proc` when the server runs on this machine and its processes
+/// are readable (``PostgresServerMemory``); otherwise it is null, with a note saying why.
 public enum PostgresFleetBenchmark {
     /// The figures of one run (JSON keys in parentheses).
     public struct Report: Sendable {
@@ -27,11 +28,24 @@ public enum PostgresFleetBenchmark {
         /// Single-row `UPDATE` commits per second from `poolSize` connections of their own, pgbench
         /// style, right after (`fleet_baseline_commits_per_s`).
         public var baselineCommitsPerSecond: Double
-        /// Lease renewals per second while every session was open and idle (`fleet_renewals_per_s`).
+        /// Leases renewed per second while every session was open and idle (`fleet_renewals_per_s`).
         public var renewalsPerSecond: Double
-        /// Renewals per second ÷ baseline commits per second: the share of the server's single-row
-        /// commit capacity renewals use (`fleet_renewal_share`).
+        /// Renewal statements (each one commit, renewing every lease of the pool) per second while
+        /// idle (`fleet_renewal_statements_per_s`).
+        public var renewalStatementsPerSecond: Double
+        /// Renewal statements per second ÷ baseline commits per second: the share of the server's
+        /// single-row commit capacity renewals use (`fleet_renewal_share`).
         public var renewalShare: Double
+        /// Seconds the server spent answering renewal statements per second of the idle window, as
+        /// seen by the client (round trips included, pool waits not): an upper bound of the share of
+        /// one backend's time renewals take (`fleet_renewal_busy_share`).
+        public var renewalBusyShare: Double
+        /// The pool's backends' memory near the end of the saves, when readable
+        /// (`fleet_server_backends`, `fleet_server_rss_bytes`, `fleet_server_pss_bytes`,
+        /// `fleet_server_private_bytes`), else nil and `fleet_server_memory_note` says why.
+        public var serverMemory: PostgresServerMemory?
+        /// Why ``serverMemory`` is nil.
+        public var serverMemoryNote: String?
         /// Seconds from a holder's abandonment (no release, no renewal, as a kill) until another
         /// opener got its session (`fleet_takeover_s`), and the lease duration (`fleet_lease_s`).
         public var takeoverSeconds: Double
@@ -46,7 +60,13 @@ public enum PostgresFleetBenchmark {
                 "fleet_baseline_commits_per_s": baselineCommitsPerSecond,
                 "fleet_saves_vs_baseline": baselineCommitsPerSecond > 0 ? savesPerSecond / baselineCommitsPerSecond : 0,
                 "fleet_renewals_per_s": renewalsPerSecond, "fleet_renewal_share": renewalShare,
+                "fleet_renewal_statements_per_s": renewalStatementsPerSecond, "fleet_renewal_busy_share": renewalBusyShare,
                 "fleet_takeover_s": takeoverSeconds, "fleet_lease_s": leaseSeconds,
+                "fleet_server_backends": serverMemory.map { $0.backends as Any } ?? NSNull(),
+                "fleet_server_rss_bytes": serverMemory.map { $0.rssBytes as Any } ?? NSNull(),
+                "fleet_server_pss_bytes": serverMemory.map { $0.pssBytes as Any } ?? NSNull(),
+                "fleet_server_private_bytes": serverMemory.map { $0.privateBytes as Any } ?? NSNull(),
+                "fleet_server_memory_note": serverMemoryNote.map { $0 as Any } ?? NSNull(),
             ]
             return object
         }
@@ -83,7 +103,8 @@ public enum PostgresFleetBenchmark {
             result = .success(
                 try await measure(
                     url: url, separator: separator, run: run, locations: locations, logger: logger, peak: peak,
-                    poolSize: poolSize, seconds: seconds, leaseSeconds: leaseSeconds, progress: progress
+                    poolSize: poolSize, seconds: seconds, leaseSeconds: leaseSeconds, admin: admin, pool: pool,
+                    progress: progress
                 ))
         } catch {
             result = .failure(error)
@@ -96,7 +117,8 @@ public enum PostgresFleetBenchmark {
 
     private static func measure(
         url: String, separator: String, run: UInt64, locations: [PostgresLocation], logger: Logger, peak: Shared<Int>,
-        poolSize: Int, seconds: Double, leaseSeconds: Double, progress: @Sendable (String) -> Void
+        poolSize: Int, seconds: Double, leaseSeconds: Double, admin: PostgresConnection, pool: PostgresPool,
+        progress: @Sendable (String) -> Void
     ) async throws(VaultError) -> Report {
         let sessions = locations.count
         let first = locations[0]
@@ -134,6 +156,15 @@ public enum PostgresFleetBenchmark {
         let saves = Shared(0)
         let saveStart = ContinuousClock.now
         let saveEnd = saveStart + .milliseconds(Int64(seconds * 1000))
+        // The pool's backends' memory, read while every connection is busy (at 80 % of the saves).
+        let memoryReading = Task { () -> Result<PostgresServerMemory, PostgresServerMemory.Note> in
+            try? await Task.sleep(until: saveStart + .milliseconds(Int64(seconds * 800)), clock: .continuous)
+            do {
+                return PostgresServerMemory.read(pids: try await backendPIDs(admin, pool.applicationName, logger), host: first.host)
+            } catch {
+                return .failure(PostgresServerMemory.Note("pg_stat_activity could not be read: \(PostgresRecordStore.mapError(error, "reading pg_stat_activity").message)"))
+            }
+        }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for vault in opened {
@@ -153,12 +184,18 @@ public enum PostgresFleetBenchmark {
             throw error as? VaultError ?? VaultError(.io, "saving: \(error)")
         }
         let savesPerSecond = Double(saves.value) / elapsedSeconds(ContinuousClock.now - saveStart)
+        let serverMemory = await memoryReading.value
 
         progress("renewals while idle for \(leaseSeconds) s")
         let renewalsBefore = PostgresLease.renewalCount.load(ordering: .relaxed)
+        let statementsBefore = PostgresLease.renewalStatementCount.load(ordering: .relaxed)
+        let busyBefore = PostgresLease.renewalBusyNanoseconds.load(ordering: .relaxed)
         let idleStart = ContinuousClock.now
         try? await Task.sleep(for: .milliseconds(Int64(leaseSeconds * 1000)))
-        let renewalsPerSecond = Double(PostgresLease.renewalCount.load(ordering: .relaxed) - renewalsBefore) / elapsedSeconds(ContinuousClock.now - idleStart)
+        let idleSeconds = elapsedSeconds(ContinuousClock.now - idleStart)
+        let renewalsPerSecond = Double(PostgresLease.renewalCount.load(ordering: .relaxed) - renewalsBefore) / idleSeconds
+        let renewalStatementsPerSecond = Double(PostgresLease.renewalStatementCount.load(ordering: .relaxed) - statementsBefore) / idleSeconds
+        let renewalBusyShare = Double(PostgresLease.renewalBusyNanoseconds.load(ordering: .relaxed) - busyBefore) / 1e9 / idleSeconds
 
         progress("takeover of an abandoned session")
         let takeoverSeconds: Double
@@ -183,8 +220,10 @@ public enum PostgresFleetBenchmark {
         return Report(
             sessions: sessions, poolSize: poolSize, openSeconds: openSeconds, connectionsMax: peak.value,
             savesPerSecond: savesPerSecond, baselineCommitsPerSecond: baseline, renewalsPerSecond: renewalsPerSecond,
-            renewalShare: baseline > 0 ? renewalsPerSecond / baseline : 0, takeoverSeconds: takeoverSeconds,
-            leaseSeconds: leaseSeconds
+            renewalStatementsPerSecond: renewalStatementsPerSecond,
+            renewalShare: baseline > 0 ? renewalStatementsPerSecond / baseline : 0, renewalBusyShare: renewalBusyShare,
+            serverMemory: try? serverMemory.get(), serverMemoryNote: serverMemory.failureNote,
+            takeoverSeconds: takeoverSeconds, leaseSeconds: leaseSeconds
         )
     }
 
@@ -223,6 +262,14 @@ public enum PostgresFleetBenchmark {
         let rows = try await connection.query("SELECT count(*)::bigint FROM pg_stat_activity WHERE application_name = \(application)", logger: logger)
         for try await value in rows.decode(Int64.self) { return Int(value) }
         return 0
+    }
+
+    private static func backendPIDs(_ connection: PostgresConnection, _ application: String, _ logger: Logger) async throws -> [Int32] {
+        let rows = try await connection.query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = \(application) AND datname = current_database()", logger: logger)
+        var pids: [Int32] = []
+        for try await pid in rows.decode(Int32.self) { pids.append(pid) }
+        return pids
     }
 
     /// pgbench-style: `connections` connections of their own, each committing single-row `UPDATE`s
@@ -274,6 +321,13 @@ public enum PostgresFleetBenchmark {
         _ = try? await setup.query(PostgresQuery(unsafeSQL: "DROP TABLE \(table)"), logger: logger)
         try? await setup.close()
         return rate
+    }
+}
+
+extension Result where Failure == PostgresServerMemory.Note {
+    fileprivate var failureNote: String? {
+        if case .failure(let note) = self { return note.message }
+        return nil
     }
 }
 #endif

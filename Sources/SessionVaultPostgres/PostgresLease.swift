@@ -7,7 +7,8 @@ import SessionVaultKit
 import Synchronization
 
 /// One process's hold on one session: a row of `sessionvault_lease` with a fencing token, renewed in
-/// the background (docs/LEASES.md).
+/// the background with every other lease of its pool, one statement per tick (``PostgresLeaseRenewer``,
+/// docs/LEASES.md).
 ///
 /// The database decides expiry with its own clock (`clock_timestamp()`); this process decides when to
 /// stop writing with its monotonic clock: ``duration`` minus ``margin`` after it *sent* the last
@@ -37,11 +38,17 @@ public final class PostgresLease: Sendable {
         var writableUntil: ContinuousClock.Instant
         var lost: VaultError?
         var released = false
-        var renewer: Task<Void, Never>?
+        /// When to retry after a failed renewal (nil: one ``renewalInterval`` after the last success).
+        var retryAt: ContinuousClock.Instant?
     }
 
-    /// Renewal statements that succeeded in this process (all leases): `bench` reports their rate.
+    /// Leases renewed in this process (all pools; one statement renews many): `bench` reports their rate.
     static let renewalCount = Atomic<Int>(0)
+    /// Renewal statements the server answered in this process (all pools): `bench` reports their rate.
+    static let renewalStatementCount = Atomic<Int>(0)
+    /// Nanoseconds renewal statements took from being written on a connection to their last row
+    /// (all pools): `bench` reports them as a share of its idle time.
+    static let renewalBusyNanoseconds = Atomic<Int>(0)
 
     private init(
         token: Int64, instance: String, duration: Duration, sent: ContinuousClock.Instant, pool: PostgresPool,
@@ -100,7 +107,7 @@ public final class PostgresLease: Sendable {
                     token: token, instance: instance, duration: location.leaseDuration, sent: sent, pool: pool,
                     sessionKey: sessionKey, location: location.description, logger: logger, onLost: onLost
                 )
-                lease.startRenewing()
+                pool.renewer.register(lease)
                 return lease
             }
             if ContinuousClock.now >= deadline {
@@ -159,14 +166,13 @@ public final class PostgresLease: Sendable {
             "the lease of \(locationDescription) is lost: \(reason); another process may hold the session now: "
                 + "stop using its auth keys (disconnect from Telegram), close and reopen"
         )
-        let (first, renewer) = state.withLock { state -> (VaultError?, Task<Void, Never>?) in
-            if let lost = state.lost { return (lost, nil) }
+        let first = state.withLock { state -> VaultError? in
+            if let lost = state.lost { return lost }
             state.lost = error
-            defer { state.renewer = nil }
-            return (nil, state.renewer)
+            return nil
         }
+        pool.renewer.unregister(self)
         if let first { return first }
-        renewer?.cancel()
         logger.error("\(error.message)")
         onLost?(error)
         return error
@@ -180,78 +186,59 @@ public final class PostgresLease: Sendable {
         """
     }
 
-    private func startRenewing() {
-        let task = Task.detached { [weak self] in
-            while let lease = self, await lease.renewOnce() {}
+    // MARK: - Renewing (by the pool's renewer)
+
+    /// This holder's write deadline (monotonic clock).
+    var writeDeadline: ContinuousClock.Instant { state.withLock { $0.writableUntil } }
+
+    /// Whether the renewer should still renew this lease (neither lost nor released).
+    var isRenewable: Bool { state.withLock { $0.lost == nil && !$0.released } }
+
+    /// When this lease wants its next renewal: one ``renewalInterval`` after the last successful one
+    /// was sent, or the retry time after a failure; never later than the write deadline.
+    func nextRenewal() -> ContinuousClock.Instant {
+        state.withLock { state in
+            min(state.retryAt ?? state.writableUntil - duration + margin + renewalInterval, state.writableUntil)
         }
-        state.withLock { $0.renewer = task }
     }
 
-    /// One step of the renewal loop: sleeps until the next renewal is due, renews, and returns false
-    /// once the lease is released or lost.
-    private func renewOnce() async -> Bool {
-        let snapshot = state.withLock { state -> ContinuousClock.Instant? in
-            state.lost == nil && !state.released ? state.writableUntil : nil
+    /// A renewal statement sent at `sent` renewed this lease: writes are allowed until `sent + duration − margin`.
+    func renewed(sent: ContinuousClock.Instant) {
+        _ = Self.renewalCount.add(1, ordering: .relaxed)
+        state.withLock { state in
+            guard state.lost == nil else { return }
+            state.writableUntil = max(state.writableUntil, sent + duration - margin)
+            state.retryAt = nil
         }
-        guard let until = snapshot else { return false }
-        // Due one interval after the last successful renewal was sent; retried every tenth of the
-        // duration after a failure, until the write deadline.
-        let due = until - duration + margin + renewalInterval
-        let now = ContinuousClock.now
-        if now < due {
-            do { try await Task.sleep(until: due, clock: .continuous) } catch { return false }
+    }
+
+    /// The renewal failed (no answer, an error, or the row locked elsewhere): retried at `retryAt`,
+    /// or at the write deadline, where the renewer stops the lease if nothing succeeded by then.
+    func renewalFailed(retryAt: ContinuousClock.Instant) {
+        state.withLock { state in state.retryAt = min(retryAt, state.writableUntil) }
+    }
+
+    /// The database did not renew this lease because its token, instance or expiry is no longer
+    /// current: lost at once, unless it was released (closed or deleted) meanwhile.
+    func renewalRefused() {
+        if state.withLock({ $0.released }) {
+            pool.renewer.unregister(self)
+            return
         }
-        if ContinuousClock.now >= until {
-            markLost("no renewal succeeded before the safety margin (\(margin) before the server-side expiry)")
-            return false
-        }
-        let sent = ContinuousClock.now
-        let outcome = await withTimeout(until - sent) { [pool, sessionKey, token, instance] () async throws -> Int in
-            try await pool.withConnection("renewing the lease") { connection in
-                try await connection.rowCount(
-                    """
-                    UPDATE sessionvault_lease SET renewed_at = clock_timestamp(),
-                        expires_at = clock_timestamp() + duration_ms::double precision * interval '1 millisecond'
-                    WHERE session = \(sessionKey) AND token = \(token) AND holder_instance = \(instance)
-                      AND expires_at > clock_timestamp()
-                    RETURNING 1
-                    """)
-            }
-        }
-        switch outcome {
-        case .success(1):
-            _ = Self.renewalCount.add(1, ordering: .relaxed)
-            state.withLock { state in
-                if state.lost == nil { state.writableUntil = max(state.writableUntil, sent + duration - margin) }
-            }
-            return true
-        case .success where state.withLock({ $0.released }):
-            return false  // released (closed or deleted) while the renewal ran: not a loss
-        case .success:
-            markLost("the database refused the renewal (fencing token \(token) is no longer current, or the lease expired)")
-            return false
-        case .failure(let error):
-            if !(error is TimedOut) {
-                let reason = PostgresRecordStore.mapPoolError(error, "renewal").message
-                logger.warning("renewing the lease of \(locationDescription) failed (\(reason)); retrying")
-                try? await Task.sleep(until: min(ContinuousClock.now + duration / 10, until), clock: .continuous)
-            }
-            return true
-        }
+        markLost("the database refused the renewal (fencing token \(token) is no longer current, or the lease expired)")
     }
 
     /// Gives the lease up (expires it now, so that the next opener needn't wait) and stops renewing.
     /// A lost lease is left alone: it is someone else's.
     func release() async {
-        let (wasLost, renewer) = state.withLock { state -> (Bool, Task<Void, Never>?) in
+        let wasLost = state.withLock { state -> Bool in
             state.released = true
-            defer { state.renewer = nil }
-            return (state.lost != nil, state.renewer)
+            return state.lost != nil
         }
-        renewer?.cancel()
+        pool.renewer.unregister(self)
         guard !wasLost else { return }
         let (pool, sessionKey, token, instance) = (self.pool, self.sessionKey, self.token, self.instance)
-        _ = await withTimeout(.seconds(5)) { () async throws -> Int in
+        _ = await Self.withTimeout(.seconds(5)) { () async throws -> Int in
             try await pool.withConnection("releasing the lease") { connection in
                 try await connection.rowCount(
                     """
@@ -265,19 +252,15 @@ public final class PostgresLease: Sendable {
 
     /// Marks the lease released without touching the database (the rows were deleted).
     func forget() {
-        let renewer = state.withLock { state -> Task<Void, Never>? in
-            state.released = true
-            defer { state.renewer = nil }
-            return state.renewer
-        }
-        renewer?.cancel()
+        state.withLock { $0.released = true }
+        pool.renewer.unregister(self)
     }
 
     struct TimedOut: Error {}
 
     /// Runs `body` in its own task and returns its result, or ``TimedOut`` after `limit` (the task is
     /// then abandoned: it can only be stuck on an unresponsive server).
-    private func withTimeout<R: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> R) async -> Result<R, any Error> {
+    static func withTimeout<R: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> R) async -> Result<R, any Error> {
         await withCheckedContinuation { (continuation: CheckedContinuation<Result<R, any Error>, Never>) in
             let race = FirstOutcome(continuation)
             Task {

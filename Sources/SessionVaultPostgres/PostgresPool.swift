@@ -22,6 +22,8 @@ public final class PostgresPool: Sendable {
     let logger: Logger
     /// Whether the vault tables were created (or found) through this pool already.
     let schemaReady = Mutex(false)
+    /// Renews every lease taken through this pool, one statement per tick.
+    let renewer: PostgresLeaseRenewer
 
     private struct Key: Hashable {
         var host: String
@@ -71,6 +73,7 @@ public final class PostgresPool: Sendable {
         configuration.options.additionalStartupParameters = [("application_name", applicationName)]
         client = PostgresClient(configuration: configuration)
         self.logger = logger
+        renewer = PostgresLeaseRenewer(logger: logger)
         let client = self.client
         Task.detached { await client.run() }
     }

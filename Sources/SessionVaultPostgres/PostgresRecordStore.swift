@@ -188,10 +188,12 @@ public final class PostgresRecordStore: RecordStore {
         }
     }
 
-    /// Applies the transaction atomically, fenced by the lease: a lone record upsert (the hot path)
-    /// is one statement that writes only while this holder's token, instance id and expiry are
-    /// current; anything larger runs in `BEGIN … COMMIT` after the same check (`FOR KEY SHARE`, so a
-    /// takeover, which changes the token, a key column, waits for the commit; a renewal does not). A refused write throws ``VaultError/Code/leaseLost``.
+    /// Applies the transaction atomically, fenced by the lease. Record upserts and deletions (every
+    /// hot-path save) are one statement, one round trip (``singleStatement(_:sessionKey:token:instance:)``),
+    /// that writes only while this holder's token, instance id and expiry are current; a transaction
+    /// that also replaces the header or keyslots, or every record, runs in `BEGIN … COMMIT` after the
+    /// same check. Both lock the lease row `FOR KEY SHARE`, so a takeover, which changes the token (a
+    /// key column), waits for the commit; a renewal does not. A refused write throws ``VaultError/Code/leaseLost``.
     public func commit(_ transaction: RecordTransaction) async throws(VaultError) {
         try checkOpen()
         let (sessionKey, token, instance) = (self.sessionKey, lease.token, lease.instance)
@@ -239,10 +241,41 @@ public final class PostgresRecordStore: RecordStore {
         }
         guard !statements.isEmpty else { return }
         let fence = lease.fence
-        let lone: PostgresQuery? =
-            if statements.count == 1, let record = transaction.upserts.first, transaction.header == nil,
-                transaction.keyslots == nil, !transaction.replacesAllRecords, transaction.deletions.isEmpty {
-                """
+        let single = Self.singleStatement(transaction, sessionKey: sessionKey, token: token, instance: instance)
+        let fencedStatements = statements
+        try await run("saving") { connection in
+            if let single {
+                guard try await connection.rowCount(single) == 1 else { throw FenceRefused() }
+                return
+            }
+            try await Self.inTransaction(connection) {
+                guard try await connection.rowCount(fence) == 1 else { throw FenceRefused() }
+                for statement in fencedStatements { try await connection.query(statement) }
+            }
+        }
+    }
+
+    /// The most records (upserted plus deleted) a save writes in one statement; larger saves (a whole
+    /// session, thousands of channels) run in `BEGIN … COMMIT`, where round trips matter less.
+    static let singleStatementLimit = 64
+
+    /// The fenced write as one statement when the transaction only upserts and deletes at most
+    /// ``singleStatementLimit`` records, each tag once (nil otherwise: then it runs in `BEGIN … COMMIT`). Its first CTE is the fence
+    /// (`SELECT … FOR KEY SHARE` on the lease row, as in ``PostgresLease/fence``); the deletion and the
+    /// upsert read it, so neither writes a row unless the fence returned its row, and the statement
+    /// returns exactly one row when the fence held. One statement is one implicit transaction: the
+    /// lease row's lock is held from the check to the commit, as in the `BEGIN … COMMIT` path.
+    static func singleStatement(
+        _ transaction: RecordTransaction, sessionKey: ByteBuffer, token: Int64, instance: String
+    ) -> PostgresQuery? {
+        guard transaction.header == nil, transaction.keyslots == nil, !transaction.replacesAllRecords,
+            !(transaction.upserts.isEmpty && transaction.deletions.isEmpty)
+        else { return nil }
+        let tags = transaction.upserts.map(\.tag) + transaction.deletions
+        guard tags.count <= singleStatementLimit, Set(tags).count == tags.count else { return nil }
+        if transaction.deletions.isEmpty, transaction.upserts.count == 1, let record = transaction.upserts.first {
+            // The hot path (one update-state, channel or data-center row): no arrays to unnest.
+            return """
                 WITH lease AS (
                     SELECT 1 FROM sessionvault_lease WHERE session = \(sessionKey) AND token = \(token)
                         AND holder_instance = \(instance) AND expires_at > clock_timestamp() FOR KEY SHARE)
@@ -253,20 +286,29 @@ public final class PostgresRecordStore: RecordStore {
                     ciphertext = EXCLUDED.ciphertext
                 RETURNING 1
                 """
-            } else {
-                nil
-            }
-        let fencedStatements = statements
-        try await run("saving") { connection in
-            if let lone {
-                guard try await connection.rowCount(lone) == 1 else { throw FenceRefused() }
-                return
-            }
-            try await Self.inTransaction(connection) {
-                guard try await connection.rowCount(fence) == 1 else { throw FenceRefused() }
-                for statement in fencedStatements { try await connection.query(statement) }
-            }
         }
+        let upserts = transaction.upserts
+        return """
+            WITH lease AS (
+                SELECT 1 FROM sessionvault_lease WHERE session = \(sessionKey) AND token = \(token)
+                    AND holder_instance = \(instance) AND expires_at > clock_timestamp() FOR KEY SHARE),
+            removed AS (
+                DELETE FROM sessionvault_record
+                WHERE session = \(sessionKey) AND tag = ANY(\(transaction.deletions.map { ByteBuffer(bytes: $0) })::bytea[])
+                  AND EXISTS (SELECT 1 FROM lease)
+                RETURNING 1),
+            written AS (
+                INSERT INTO sessionvault_record (session, tag, kind, nonce, ciphertext)
+                SELECT \(sessionKey), r.tag, r.kind, r.nonce, r.ciphertext
+                FROM lease, unnest(\(upserts.map { ByteBuffer(bytes: $0.tag) })::bytea[],
+                                   \(upserts.map { Int16($0.maskedKind) })::smallint[],
+                                   \(upserts.map { ByteBuffer(bytes: $0.nonce) })::bytea[],
+                                   \(upserts.map { ByteBuffer(bytes: $0.ciphertext) })::bytea[]) AS r(tag, kind, nonce, ciphertext)
+                ON CONFLICT (session, tag) DO UPDATE SET kind = EXCLUDED.kind, nonce = EXCLUDED.nonce,
+                    ciphertext = EXCLUDED.ciphertext
+                RETURNING 1)
+            SELECT 1 FROM lease
+            """
     }
 
     /// Asks PostgreSQL to reclaim dead row versions of the vault tables (old ciphertexts and wrapped

@@ -85,6 +85,22 @@ struct PostgresCLITests {
         #expect(json["fleet_sessions"] as? Int == 5)
         #expect((json["fleet_connections_max"] as? Int).map { (1...3).contains($0) } == true)
         #expect((json["fleet_saves_per_s"] as? Double ?? 0) > 0)
+        // One renewal statement renews every lease of the pool: never more statements than leases renewed.
+        let statements = try #require(json["fleet_renewal_statements_per_s"] as? Double)
+        #expect(statements > 0 && statements <= (json["fleet_renewals_per_s"] as? Double ?? 0))
+        #expect(json["fleet_renewal_busy_share"] is NSNumber)
+        // The server's memory: measured when its processes can be read here, else null with a note.
+        if let backends = json["fleet_server_backends"] as? Int {
+            #expect((1...3).contains(backends))
+            let rss = try #require(json["fleet_server_rss_bytes"] as? Int)
+            let pss = try #require(json["fleet_server_pss_bytes"] as? Int)
+            let own = try #require(json["fleet_server_private_bytes"] as? Int)
+            #expect(rss >= pss && pss >= own && own > 0)
+            #expect(json["fleet_server_memory_note"] is NSNull)
+        } else {
+            #expect(json["fleet_server_rss_bytes"] is NSNull)
+            #expect((json["fleet_server_memory_note"] as? String)?.isEmpty == false)
+        }
         let refused = try await CLI.run(["bench", "--sessions", "5"], environment: environment())
         #expect(refused.status == 64)
     }
