@@ -133,14 +133,18 @@ struct PostgresRestartTests {
         for index in 0..<20_000 { bigger.updateState?.channels[5_000_000 + Int64(index)] = 1 }
         let toSave = bigger
         let bigSave = Task { await bounded(.seconds(120)) { try await big.save(toSave) } }
-        // Stop the server once that transaction has been running for 200 ms (no other one lasts that long).
+        // Stop the server once that transaction has written for 200 ms: a connection of the vaults'
+        // pool, in a transaction that holds a transaction id and has run more than one statement
+        // (the loop's saves are single statements; autovacuum is not in the pool).
+        let applicationName = try PostgresPool.shared(for: bigLocation, logger: PostgresOwnCluster.logger).applicationName
         let inFlight = try await cluster.withAdmin { connection -> Bool in
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
                 let rows = try await connection.query(
                     """
-                    SELECT count(*)::bigint FROM pg_stat_activity WHERE backend_xid IS NOT NULL
-                      AND xact_start < clock_timestamp() - interval '200 milliseconds' AND pid <> pg_backend_pid()
+                    SELECT count(*)::bigint FROM pg_stat_activity
+                    WHERE application_name = \(applicationName) AND backend_xid IS NOT NULL AND xact_start < query_start
+                      AND xact_start < clock_timestamp() - interval '200 milliseconds'
                     """,
                     logger: PostgresOwnCluster.logger)
                 for try await count in rows.decode(Int64.self) where count > 0 { return true }
