@@ -1,7 +1,7 @@
 # SessionVault — the two set-up commands on a fresh Debian/Ubuntu machine with the Swift toolchain:
 #   make demo   build and run the end-to-end demo
 #   make test   the whole test suite (what .ci/run runs)
-# Both install what is missing first (libsodium-dev libsqlite3-dev pkg-config, via apt-get).
+# Both install what is missing first (libsodium-dev libsqlite3-dev pkg-config faketime, via apt-get).
 
 SWIFT ?= swift
 # CI builds with warnings as errors.

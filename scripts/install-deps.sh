@@ -2,11 +2,12 @@
 # Installs what SessionVault needs on Debian/Ubuntu when it is missing:
 #   libsodium-dev (headers + pkg-config file for the CSodium system library),
 #   libsqlite3-dev (libsqlite3.so for the run-time dlopen; SQLite is never linked),
-#   pkg-config.
+#   pkg-config,
+#   faketime (libfaketime: the PostgreSQL lease tests move a holder's wall clock, LeaseClockJumpTests).
 # Uses sudo when not root. Does nothing when everything is present.
 set -euo pipefail
 
-packages=(libsodium-dev libsqlite3-dev pkg-config)
+packages=(libsodium-dev libsqlite3-dev pkg-config faketime)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
