@@ -36,6 +36,10 @@ public final class PostgresRecordStore: RecordStore {
     let sessionKey: ByteBuffer
     let logger: Logger
     private var isClosed = false
+    /// Set when the connection was lost after a save that may change the record set had been sent in
+    /// full (``mayChangeTheRecordSet(_:)``): every later call fails until the vault is reopened, which
+    /// reads what the database really holds.
+    private var outcomeUnknown = false
 
     init(location: PostgresLocation, pool: PostgresPool, lease: PostgresLease, sessionKey: ByteBuffer, logger: Logger) {
         self.location = location
@@ -243,16 +247,44 @@ public final class PostgresRecordStore: RecordStore {
         let fence = lease.fence
         let single = Self.singleStatement(transaction, sessionKey: sessionKey, token: token, instance: instance)
         let fencedStatements = statements
-        try await run("saving") { connection in
-            if let single {
-                guard try await connection.rowCount(single) == 1 else { throw FenceRefused() }
-                return
+        let sent = CommitSent()
+        do throws(VaultError) {
+            try await run("saving") { connection in
+                if let single {
+                    sent.mark()
+                    guard try await connection.rowCount(single) == 1 else { throw FenceRefused() }
+                    return
+                }
+                try await Self.inTransaction(connection, beforeCommit: { sent.mark() }) {
+                    guard try await connection.rowCount(fence) == 1 else { throw FenceRefused() }
+                    for statement in fencedStatements { try await connection.query(statement) }
+                }
             }
-            try await Self.inTransaction(connection) {
-                guard try await connection.rowCount(fence) == 1 else { throw FenceRefused() }
-                for statement in fencedStatements { try await connection.query(statement) }
-            }
+        } catch {
+            guard error.code == .io, sent.isMarked, Self.mayChangeTheRecordSet(transaction) else { throw error }
+            outcomeUnknown = true
+            throw VaultError(
+                .io,
+                "\(error.message); the save had been sent in full and may have been stored, so this vault's copy of its record set may be behind the database: close and reopen the vault"
+            )
         }
+    }
+
+    /// Whether a save may add or remove records (then it also rewrites the manifest): anything but a
+    /// single upsert. A lost single-row update leaves nothing inconsistent (the next save of that row
+    /// replaces it); a lost change of the record set would leave the vault's count and set sum behind
+    /// the database, and its next manifest would not match the records.
+    static func mayChangeTheRecordSet(_ transaction: RecordTransaction) -> Bool {
+        transaction.upserts.count + transaction.deletions.count > 1 || transaction.replacesAllRecords
+            || transaction.header != nil || transaction.keyslots != nil
+    }
+
+    /// Whether a save's last step (its one statement, or its `COMMIT`) was handed to the connection:
+    /// after that, a lost connection leaves its outcome unknown (committed or not).
+    final class CommitSent: Sendable {
+        private let marked = Atomic<Bool>(false)
+        func mark() { marked.store(true, ordering: .relaxed) }
+        var isMarked: Bool { marked.load(ordering: .relaxed) }
     }
 
     /// The most records (upserted plus deleted) a save writes in one statement; larger saves (a whole
@@ -354,6 +386,12 @@ public final class PostgresRecordStore: RecordStore {
     /// ``VaultError/Code/leaseLost`` once the lease is lost (then every call but closing fails).
     public func checkUsable() throws(VaultError) {
         guard !isClosed else { return }
+        if outcomeUnknown {
+            throw VaultError(
+                .io,
+                "the connection was lost after a save that changes the record set had been sent, so whether it was stored is unknown: close and reopen the vault (\(location))"
+            )
+        }
         try lease.checkWritable()
     }
 
@@ -481,10 +519,15 @@ public final class PostgresRecordStore: RecordStore {
 
     /// `BEGIN`, `body`, `COMMIT`; a statement the server refused is rolled back on the live connection
     /// (a lost connection rolled the transaction back on the server already).
-    static func inTransaction(_ connection: PooledConnection, _ body: () async throws -> Void) async throws {
+    static func inTransaction(
+        _ connection: PooledConnection,
+        beforeCommit: () -> Void = {},
+        _ body: () async throws -> Void
+    ) async throws {
         try await connection.query("BEGIN")
         do {
             try await body()
+            beforeCommit()
             try await connection.query("COMMIT")
         } catch {
             if !isConnectionFailure(error) && !connection.connection.isClosed {

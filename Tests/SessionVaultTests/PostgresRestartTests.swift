@@ -277,5 +277,71 @@ struct PostgresRestartTests {
         try await next.close()
         print("server down: holder told lease-lost \(expiry.timeIntervalSince(toldAt)) s before its server-side expiry")
     }
+
+    /// A save that changes the record set and whose answer is lost after it committed: its backend is
+    /// terminated while its commit waits for a synchronous standby that never answers (committed
+    /// locally, never acknowledged, PostgreSQL's own "outcome unknown" case). The call fails with `io`
+    /// and says to reopen; every later call fails the same way instead of writing a manifest that no
+    /// longer matches the records (without that, the next open would refuse the vault); and the
+    /// reopened vault holds the save.
+    @Test func aSaveWhoseAnswerIsLostAfterItCommittedAsksForAReopen() async throws {
+        let cluster = try await PostgresOwnCluster()
+        defer { cluster.destroy() }
+        try await cluster.start()
+        let location = try cluster.location(session: "unknown-\(UUID().uuidString.prefix(8))", query: "&pool_size=3")
+        let vault = try await open(location)
+        try await vault.save(try sampleSession(channels: 2))
+        let applicationName = try PostgresPool.shared(for: location, logger: PostgresOwnCluster.logger).applicationName
+        try await cluster.withAdmin { connection in
+            try await connection.query("ALTER SYSTEM SET synchronous_standby_names = 'nobody'", logger: PostgresOwnCluster.logger)
+            try await connection.query("SELECT pg_reload_conf()", logger: PostgresOwnCluster.logger)
+        }
+        let pending = Task { () async -> VaultError? in
+            do throws(VaultError) {
+                try await vault.write { batch in
+                    batch.saveChannelState(channelID: 900, pts: 9)
+                    batch.saveChannelState(channelID: 901, pts: 9)
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        // Terminate the save's backend once its commit waits for the standby, then let commits through again.
+        let terminated = try await cluster.withAdmin { connection -> Bool in
+            let deadline = ContinuousClock.now + .seconds(60)
+            var terminated = false
+            while !terminated && ContinuousClock.now < deadline {
+                let rows = try await connection.query(
+                    """
+                    SELECT count(pg_terminate_backend(pid))::bigint FROM pg_stat_activity
+                    WHERE application_name = \(applicationName) AND wait_event = 'SyncRep' AND query LIKE '%sessionvault_record%'
+                    """,
+                    logger: PostgresOwnCluster.logger)
+                for try await count in rows.decode(Int64.self) where count > 0 { terminated = true }
+                if !terminated { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            try await connection.query("ALTER SYSTEM RESET synchronous_standby_names", logger: PostgresOwnCluster.logger)
+            try await connection.query("SELECT pg_reload_conf()", logger: PostgresOwnCluster.logger)
+            return terminated
+        }
+        #expect(terminated, "the save's commit never waited for the standby")
+        let error = await pending.value
+        #expect(error?.code == .io, "\(String(describing: error))")
+        #expect(error?.message.contains("close and reopen") == true, "\(String(describing: error))")
+        // Nothing more is written through this vault: a new channel would need a manifest built on
+        // the count and set sum the vault no longer knows.
+        await #expect(throws: VaultError(.io, "")) { try await vault.saveChannelState(channelID: 902, pts: 1) }
+        try await vault.close()
+        let reopened = try await open(location, mode: .openExisting, wait: .seconds(30))
+        let channels = try #require(try await reopened.load()?.updateState?.channels)
+        #expect(channels[900] == 9 && channels[901] == 9, "the save committed locally before its answer was lost")
+        #expect(channels[902] == nil)
+        try await reopened.saveChannelState(channelID: 902, pts: 1)
+        try await reopened.close()
+        let check = try await open(location, mode: .openExisting, wait: .seconds(30))
+        #expect(try await check.load()?.updateState?.channels[902] == 1)
+        try await check.close()
+    }
 }
 #endif
