@@ -15,14 +15,12 @@ struct PostgresRestartTests {
     typealias Box = PostgresLeaseTests.Box
     typealias LossRecorder = PostgresLeaseTests.LossRecorder
 
+    /// Opens `location` as the lease tests do (``PostgresLeaseTests/open(_:mode:wait:losses:)``).
     func open(
         _ location: PostgresLocation, mode: SessionVault.Configuration.Mode = .openOrCreate, wait: Duration = .zero,
         losses: LossRecorder? = nil
     ) async throws -> SessionVault {
-        var configuration = fastConfiguration(mode: mode)
-        configuration.lockWait = wait
-        configuration.onLeaseLost = losses?.handler()
-        return try await PostgresVault.open(location, passphrase: passphrase(), configuration: configuration)
+        try await PostgresLeaseTests().open(location, mode: mode, wait: wait, losses: losses)
     }
 
     /// Runs `body` in its own task and returns its outcome, or nil when it has not finished within

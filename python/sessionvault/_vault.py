@@ -38,6 +38,24 @@ def data_center(dc_id, ipv4=None, ipv6=None, auth_key=None):
             "temporary_auth_key": None}
 
 
+class LeaseAware:
+    """The lease-loss surface that the Telethon session and the Pyrogram storage share; the class
+    that mixes it in keeps its VaultHandle in self._vault."""
+
+    @property
+    def on_lease_lost(self):
+        return self._vault.on_lease_lost
+
+    @on_lease_lost.setter
+    def on_lease_lost(self, handler):
+        self._vault.on_lease_lost = handler
+
+    @property
+    def lease_lost(self):
+        """The LeaseLostError once the PostgreSQL lease is lost, else None."""
+        return self._vault.lease_lost
+
+
 class VaultHandle:
     """The agent of one adapter, started by ``agent()`` and again (with the same options) after an
     error that ended it, and after close() when ``reopen`` (Telethon reconnects a closed session;

@@ -16,7 +16,7 @@ import time
 from pyrogram.storage import Storage
 from pyrogram.storage.sqlite_storage import get_input_peer
 
-from ._vault import VaultHandle, address, b64, data_center, unb64
+from ._vault import LeaseAware, VaultHandle, address, b64, data_center, unb64
 from .agent import LeaseLostError  # noqa: F401 (raised by the methods below)
 
 _KINDS = {"direct": "channel", "forum": "supergroup", "community": "supergroup"}  # Kurigram's extra kinds
@@ -41,7 +41,7 @@ def _channel(state_id):
     return -1000000000000 - state_id
 
 
-class VaultStorage(Storage):
+class VaultStorage(LeaseAware, Storage):
     """``location``: a vault path (``.session`` is appended without an extension) or a PostgreSQL
     location; ``passphrase=None`` lets the agent read SESSION_VAULT_PASSPHRASE(_FILE) or the
     systemd credential. The agent starts in ``open()``; the vault is created (with ``kdf``) when
@@ -65,19 +65,6 @@ class VaultStorage(Storage):
 
     def __repr__(self):
         return "<sessionvault.pyrogram.VaultStorage %r>" % (self._vault.location,)
-
-    @property
-    def on_lease_lost(self):
-        return self._vault.on_lease_lost
-
-    @on_lease_lost.setter
-    def on_lease_lost(self, handler):
-        self._vault.on_lease_lost = handler
-
-    @property
-    def lease_lost(self):
-        """The LeaseLostError once the PostgreSQL lease is lost, else None."""
-        return self._vault.lease_lost
 
     async def open(self):
         self._vault.note_loop()

@@ -18,7 +18,7 @@ from telethon.sessions import MemorySession
 from telethon.tl.types import PeerChannel, PeerChat, PeerUser
 from telethon.tl.types.updates import State
 
-from ._vault import VaultHandle, address, b64, data_center, unb64
+from ._vault import LeaseAware, VaultHandle, address, b64, data_center, unb64
 from .agent import LeaseLostError
 
 _EPOCH = datetime.datetime.fromtimestamp(0, tz=datetime.timezone.utc)
@@ -28,7 +28,7 @@ def _timestamp(date):
     return int(date.timestamp()) if hasattr(date, "timestamp") else int(date or 0)
 
 
-class VaultSession(MemorySession):
+class VaultSession(LeaseAware, MemorySession):
     """``location``: a vault path (``.session`` is appended without an extension) or a PostgreSQL
     location; ``passphrase=None`` lets the agent read SESSION_VAULT_PASSPHRASE(_FILE) or the
     systemd credential. The vault is created (with ``kdf``) when missing unless ``create=False``.
@@ -47,19 +47,6 @@ class VaultSession(MemorySession):
         self._vault = VaultHandle(location, passphrase, create=create, kdf=kdf, lock_wait=lock_wait,
                                   durability=durability, binary=binary, on_lease_lost=on_lease_lost)
         self._vault.agent()
-
-    @property
-    def on_lease_lost(self):
-        return self._vault.on_lease_lost
-
-    @on_lease_lost.setter
-    def on_lease_lost(self, handler):
-        self._vault.on_lease_lost = handler
-
-    @property
-    def lease_lost(self):
-        """The LeaseLostError once the PostgreSQL lease is lost, else None."""
-        return self._vault.lease_lost
 
     def __repr__(self):
         return "<sessionvault.telethon.VaultSession %r dc=%s>" % (self._vault.location, self.dc_id)
