@@ -85,11 +85,11 @@ public actor SessionVault: SessionStorage {
     /// inside `withTaskExecutorPreference(vault.taskExecutor) { … }`.
     ///
     /// Such code runs on a SessionVault pool thread, one job at a time between the vault's own jobs,
-    /// and each call to the vault and back stays on that thread instead of waking a vault thread
-    /// and then a cooperative-pool thread: a durable save costs about one `fdatasync` and no thread
-    /// hand-off (`session-vault bench`, "durable save on the vault's executor"). The code never runs
-    /// on Swift's cooperative pool, so nothing it waits for blocks that pool either; but while it
-    /// runs, the vault's own calls wait for it, so keep long computations elsewhere. See <doc:Threading>.
+    /// and each call to the vault and back stays on that queue instead of waking a vault thread and
+    /// then a cooperative-pool thread (`session-vault bench` measures durable saves both ways:
+    /// "durable save on the vault's executor"). The code never runs on Swift's cooperative pool, so
+    /// nothing it waits for blocks that pool either; but while it runs, the vault's own calls wait
+    /// for it, so keep long computations elsewhere. See <doc:Threading>.
     public nonisolated var taskExecutor: any TaskExecutor { ownTaskExecutor }
 
     /// Everything an open vault owns, handed to the actor in one piece.

@@ -1,11 +1,10 @@
 /// The task executor of one vault (``SessionVault/taskExecutor``): code of a task that prefers it
 /// runs on the vault's own serial queue, between the vault's jobs, on a SessionVault pool thread.
 ///
-/// A call from such a task to its vault and the return to the caller's code then stay on the thread
-/// that runs the queue: no thread is woken on either side, which is what a call from Swift's
-/// cooperative pool costs (two wake-ups, tens of microseconds each on a virtual machine whose idle
-/// processors halt; see `BENCHMARKS.md`). The caller's code still never runs on the cooperative
-/// pool while the vault blocks, because it runs after the vault's job, on the same queue.
+/// A call from such a task to its vault and the return to the caller's code then stay on the queue:
+/// no thread is woken on either side, as a call from Swift's cooperative pool needs (a vault thread,
+/// then a cooperative-pool thread). The caller's code never runs on the cooperative pool, and never
+/// at the same time as the vault's own jobs.
 final class VaultTaskExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked Sendable: immutable; the queue it feeds is guarded by its pool's mutex.
 
