@@ -229,13 +229,13 @@ import SessionVaultTestSupport
     static let tgconvertorVenv = RealLibraries.venvDirectory + "/tgconvertor-0.3.0/sessionvault-pins.json"
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: tgconvertorVenv), "needs the tgconvertor venv: python3 Fixtures/interop/make_converted.py"))
-    func tgconvertorLoadsEveryGramJSExport() throws {
+    func tgconvertorLoadsEveryGramJSExport() async throws {
         for fixture in ["pyrogram-2.0.106.session", "kurigram-2.2.26.session", "telethon-v8.session", "telethon-ipv6.txt"] {
             let session = try InteropFixtures.read(fixture).session
             let path = NSTemporaryDirectory() + "/sv-gramjs-\(getpid())-\(fixture).txt"
             try SessionExporter.write(session, format: .gramjsString, to: path)
             defer { unlink(path) }
-            let result = try RealLibraries.run(["python3", InteropFixtures.path("make_converted.py"), "--check-gramjs", path])
+            let result = try await RealLibraries.run(["python3", InteropFixtures.path("make_converted.py"), "--check-gramjs", path])
             #expect(result.status == 0, "\(result.output)")
             let facts = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as! [String: Any]
             let dc = try Self.mainDC(session)

@@ -13,7 +13,7 @@ enum RealLibraries {
 
     /// nil when usable, else why not (shown as the skip comment).
     static let unavailableReason: String? = {
-        guard let version = try? run(["python3", "-c", "import sys; print(sys.version.split()[0])"]), version.status == 0 else {
+        guard let version = try? runBlocking(["python3", "-c", "import sys; print(sys.version.split()[0])"]), version.status == 0 else {
             return "python3 is not installed"
         }
         let python = version.output.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -36,8 +36,10 @@ enum RealLibraries {
             + (unavailableReason ?? "available")
     )
 
-    /// Runs a command; returns its exit status and standard output (standard error appended on failure).
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs a command and blocks the calling thread until it ends; returns its exit status and
+    /// standard output (standard error appended on failure). Only for the one quick probe of
+    /// ``unavailableReason``, which a static initializer cannot await.
+    static func runBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -52,6 +54,37 @@ enum RealLibraries {
         var text = String(decoding: outData, as: UTF8.self)
         if process.terminationStatus != 0 { text += String(decoding: errData, as: UTF8.self) }
         return (process.terminationStatus, text)
+    }
+
+    /// The same without holding a thread of Swift's cooperative pool while the command runs: the
+    /// pipes are read on Dispatch's threads and the exit is awaited. (Fourteen test cases that each
+    /// blocked a pool thread for seconds of Python starved every other test's async work, the
+    /// PostgreSQL pools' connection tasks among them, which then timed out as "pool exhausted".)
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        let exited = AsyncStream<Void>.makeStream()
+        process.terminationHandler = { _ in exited.continuation.finish() }
+        try process.run()
+        async let outData = readToEnd(output.fileHandleForReading)
+        async let errData = readToEnd(error.fileHandleForReading)
+        for await _ in exited.stream {}
+        var text = String(decoding: await outData, as: UTF8.self)
+        let errors = await errData
+        if process.terminationStatus != 0 { text += String(decoding: errors, as: UTF8.self) }
+        return (process.terminationStatus, text)
+    }
+
+    /// Everything `handle` yields until end of file, read on a Dispatch thread.
+    static func readToEnd(_ handle: FileHandle) async -> Data {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+        }
     }
 }
 
@@ -83,9 +116,9 @@ struct InteropRealLibraryTests {
     static let sources = InteropFixtures.files + ["telethon-v2.session"]
 
     @Test(arguments: sources)
-    func realLibrariesLoadEveryExport(file: String) throws {
+    func realLibrariesLoadEveryExport(file: String) async throws {
         let imported = try InteropFixtures.read(file)
-        try inTemporaryDirectory { directory in
+        try await withTemporaryDirectory { directory in
             for target in Self.targets {
                 let hasKey = imported.session.dataCenters.contains { $0.authKey != nil }
                 if !target.format.isSQLite && !hasKey { continue }
@@ -96,7 +129,7 @@ struct InteropRealLibraryTests {
                     options: .init(schemaVersion: target.schema))
                 var arguments = ["python3", InteropFixtures.path("check_export.py"), out, target.checkFormat, "--venv-dir", RealLibraries.venvDirectory]
                 if let library = target.library { arguments += ["--library", library] }
-                let result = try RealLibraries.run(arguments)
+                let result = try await RealLibraries.run(arguments)
                 try #require(result.status == 0, "\(file) → \(target.testDescription): \(result.output)")
                 let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
                 let facts = try #require(report["facts"] as? [String: Any])

@@ -282,6 +282,9 @@ struct PostgresRestartTests {
     /// and says to reopen; every later call fails the same way instead of writing a manifest that no
     /// longer matches the records (without that, the next open would refuse the vault); and the
     /// reopened vault holds the save.
+    /// The new channels of that save: more than `PostgresRecordStore.singleStatementLimit` records.
+    static let unknownChannels = (900..<(900 + Int64(PostgresRecordStore.singleStatementLimit) + 6)).map { $0 }
+
     @Test func aSaveWhoseAnswerIsLostAfterItCommittedAsksForAReopen() async throws {
         let cluster = try await PostgresOwnCluster()
         defer { cluster.destroy() }
@@ -294,11 +297,29 @@ struct PostgresRestartTests {
             try await connection.query("ALTER SYSTEM SET synchronous_standby_names = 'nobody'", logger: PostgresOwnCluster.logger)
             try await connection.query("SELECT pg_reload_conf()", logger: PostgresOwnCluster.logger)
         }
+        // The reload reaches the server's processes asynchronously: wait until a new backend sees it,
+        // and a little more for the pool's existing backends (they reread it before their next command).
+        var reloaded = false
+        let reloadDeadline = ContinuousClock.now + .seconds(30)
+        while !reloaded && ContinuousClock.now < reloadDeadline {
+            reloaded = try await cluster.withAdmin { connection -> Bool in
+                var value = ""
+                for try await setting in try await connection.query("SHOW synchronous_standby_names", logger: PostgresOwnCluster.logger).decode(String.self) {
+                    value = setting
+                }
+                return value == "nobody"
+            }
+            if !reloaded { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        try #require(reloaded, "the server did not reload its configuration")
+        try await Task.sleep(for: .milliseconds(300))
         let pending = Task { () async -> VaultError? in
             do throws(VaultError) {
+                // More records than one statement carries, so that the save runs in BEGIN … COMMIT
+                // and only its COMMIT waits for the standby (a one-statement save returns its rows
+                // before it commits, and postgres-nio may then report it stored, which it is).
                 try await vault.write { batch in
-                    batch.saveChannelState(channelID: 900, pts: 9)
-                    batch.saveChannelState(channelID: 901, pts: 9)
+                    for channel in Self.unknownChannels { batch.saveChannelState(channelID: channel, pts: 9) }
                 }
                 return nil
             } catch {
@@ -313,7 +334,7 @@ struct PostgresRestartTests {
                 let rows = try await connection.query(
                     """
                     SELECT count(pg_terminate_backend(pid))::bigint FROM pg_stat_activity
-                    WHERE application_name = \(applicationName) AND wait_event = 'SyncRep' AND query LIKE '%sessionvault_record%'
+                    WHERE application_name = \(applicationName) AND wait_event = 'SyncRep' AND query = 'COMMIT'
                     """,
                     logger: PostgresOwnCluster.logger)
                 for try await count in rows.decode(Int64.self) where count > 0 { terminated = true }
@@ -329,16 +350,16 @@ struct PostgresRestartTests {
         #expect(error?.message.contains("close and reopen") == true, "\(String(describing: error))")
         // Nothing more is written through this vault: a new channel would need a manifest built on
         // the count and set sum the vault no longer knows.
-        await #expect(throws: VaultError(.io, "")) { try await vault.saveChannelState(channelID: 902, pts: 1) }
+        await #expect(throws: VaultError(.io, "")) { try await vault.saveChannelState(channelID: 1902, pts: 1) }
         try await vault.close()
         let reopened = try await open(location, mode: .openExisting, wait: .seconds(30))
         let channels = try #require(try await reopened.load()?.updateState?.channels)
-        #expect(channels[900] == 9 && channels[901] == 9, "the save committed locally before its answer was lost")
-        #expect(channels[902] == nil)
-        try await reopened.saveChannelState(channelID: 902, pts: 1)
+        #expect(Self.unknownChannels.allSatisfy { channels[$0] == 9 }, "the save committed locally before its answer was lost")
+        #expect(channels[1902] == nil)
+        try await reopened.saveChannelState(channelID: 1902, pts: 1)
         try await reopened.close()
         let check = try await open(location, mode: .openExisting, wait: .seconds(30))
-        #expect(try await check.load()?.updateState?.channels[902] == 1)
+        #expect(try await check.load()?.updateState?.channels[1902] == 1)
         try await check.close()
     }
 }
