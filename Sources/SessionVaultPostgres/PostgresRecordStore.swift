@@ -201,6 +201,54 @@ public final class PostgresRecordStore: RecordStore {
     public func commit(_ transaction: RecordTransaction) async throws(VaultError) {
         try checkOpen()
         let (sessionKey, token, instance) = (self.sessionKey, lease.token, lease.instance)
+        // The common save is one statement; the statements of BEGIN … COMMIT are built only otherwise.
+        let single = Self.singleStatement(transaction, sessionKey: sessionKey, token: token, instance: instance)
+        let statements = single == nil ? Self.transactionStatements(transaction, sessionKey: sessionKey) : []
+        guard single != nil || !statements.isEmpty else { return }
+        let fence = lease.fence
+        let sent = CommitSent()
+        do throws(VaultError) {
+            try await run("saving") { connection in
+                if let single {
+                    sent.mark()
+                    guard try await connection.rowCount(single) == 1 else { throw FenceRefused() }
+                    return
+                }
+                try await Self.inTransaction(connection, beforeCommit: { sent.mark() }) {
+                    guard try await connection.rowCount(fence) == 1 else { throw FenceRefused() }
+                    for statement in statements { try await connection.query(statement) }
+                }
+            }
+        } catch {
+            guard error.code == .io, sent.isMarked, Self.mayChangeTheRecordSet(transaction) else { throw error }
+            outcomeUnknown = true
+            throw VaultError(
+                .io,
+                "\(error.message); the save had been sent in full and may have been stored, so this vault's copy of its record set may be behind the database: close and reopen the vault"
+            )
+        }
+    }
+
+    /// Whether a save may add or remove records (then it also rewrites the manifest): anything but a
+    /// single upsert. A lost single-row update leaves nothing inconsistent (the next save of that row
+    /// replaces it); a lost change of the record set would leave the vault's count and set sum behind
+    /// the database, and its next manifest would not match the records.
+    static func mayChangeTheRecordSet(_ transaction: RecordTransaction) -> Bool {
+        transaction.upserts.count + transaction.deletions.count > 1 || transaction.replacesAllRecords
+            || transaction.header != nil || transaction.keyslots != nil
+    }
+
+    /// Whether a save's last step (its one statement, or its `COMMIT`) was handed to the connection:
+    /// after that, a lost connection leaves its outcome unknown (committed or not).
+    final class CommitSent: Sendable {
+        private let marked = Atomic<Bool>(false)
+        func mark() { marked.store(true, ordering: .relaxed) }
+        var isMarked: Bool { marked.load(ordering: .relaxed) }
+    }
+
+    /// The statements of a save that is not one statement (``singleStatement(_:sessionKey:token:instance:)``
+    /// is nil), run after the fence in `BEGIN … COMMIT`: header, keyslots, deletions, upserts.
+    static func transactionStatements(_ transaction: RecordTransaction, sessionKey: ByteBuffer) -> [PostgresQuery] {
         var statements: [PostgresQuery] = []
         if let header = transaction.header {
             statements.append(
@@ -243,48 +291,7 @@ public final class PostgresRecordStore: RecordStore {
                 """
             )
         }
-        guard !statements.isEmpty else { return }
-        let fence = lease.fence
-        let single = Self.singleStatement(transaction, sessionKey: sessionKey, token: token, instance: instance)
-        let fencedStatements = statements
-        let sent = CommitSent()
-        do throws(VaultError) {
-            try await run("saving") { connection in
-                if let single {
-                    sent.mark()
-                    guard try await connection.rowCount(single) == 1 else { throw FenceRefused() }
-                    return
-                }
-                try await Self.inTransaction(connection, beforeCommit: { sent.mark() }) {
-                    guard try await connection.rowCount(fence) == 1 else { throw FenceRefused() }
-                    for statement in fencedStatements { try await connection.query(statement) }
-                }
-            }
-        } catch {
-            guard error.code == .io, sent.isMarked, Self.mayChangeTheRecordSet(transaction) else { throw error }
-            outcomeUnknown = true
-            throw VaultError(
-                .io,
-                "\(error.message); the save had been sent in full and may have been stored, so this vault's copy of its record set may be behind the database: close and reopen the vault"
-            )
-        }
-    }
-
-    /// Whether a save may add or remove records (then it also rewrites the manifest): anything but a
-    /// single upsert. A lost single-row update leaves nothing inconsistent (the next save of that row
-    /// replaces it); a lost change of the record set would leave the vault's count and set sum behind
-    /// the database, and its next manifest would not match the records.
-    static func mayChangeTheRecordSet(_ transaction: RecordTransaction) -> Bool {
-        transaction.upserts.count + transaction.deletions.count > 1 || transaction.replacesAllRecords
-            || transaction.header != nil || transaction.keyslots != nil
-    }
-
-    /// Whether a save's last step (its one statement, or its `COMMIT`) was handed to the connection:
-    /// after that, a lost connection leaves its outcome unknown (committed or not).
-    final class CommitSent: Sendable {
-        private let marked = Atomic<Bool>(false)
-        func mark() { marked.store(true, ordering: .relaxed) }
-        var isMarked: Bool { marked.load(ordering: .relaxed) }
+        return statements
     }
 
     /// The most records (upserted plus deleted) a save writes in one statement; larger saves (a whole

@@ -76,8 +76,8 @@ enum CLI {
         process.standardOutput = stdout ?? output
         process.standardError = errors
         // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-        async let capturedOut: Data = stdout == nil ? readAll(output.fileHandleForReading) : Data()
-        async let capturedErr: Data = readAll(errors.fileHandleForReading)
+        async let capturedOut: Data = stdout == nil ? readToEnd(output.fileHandleForReading) : Data()
+        async let capturedErr: Data = readToEnd(errors.fileHandleForReading)
         let exited = AsyncStream<Void>.makeStream()
         process.terminationHandler = { _ in
             exited.continuation.yield()
@@ -95,12 +95,6 @@ enum CLI {
         )
         expectNoSecrets(in: result, environment: env, sourceLocation: sourceLocation)
         return result
-    }
-
-    static func readAll(_ handle: FileHandle) async -> Data {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
-        }
     }
 
     /// Every output of every invocation is searched for every test key (raw, hex, base64) and for

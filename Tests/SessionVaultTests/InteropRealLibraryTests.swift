@@ -36,10 +36,8 @@ enum RealLibraries {
             + (unavailableReason ?? "available")
     )
 
-    /// Runs a command and blocks the calling thread until it ends; returns its exit status and
-    /// standard output (standard error appended on failure). Only for the one quick probe of
-    /// ``unavailableReason``, which a static initializer cannot await.
-    static func runBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// A process for `arguments` (run through `env`) with its standard output and error piped.
+    static func command(_ arguments: [String]) -> (process: Process, output: Pipe, error: Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -47,44 +45,40 @@ enum RealLibraries {
         let error = Pipe()
         process.standardOutput = output
         process.standardError = error
+        return (process, output, error)
+    }
+
+    /// What a finished command printed: its standard output, with standard error appended on failure.
+    static func result(_ process: Process, output: Data, error: Data) -> (status: Int32, output: String) {
+        var text = String(decoding: output, as: UTF8.self)
+        if process.terminationStatus != 0 { text += String(decoding: error, as: UTF8.self) }
+        return (process.terminationStatus, text)
+    }
+
+    /// Runs a command and blocks the calling thread until it ends. Only for the one quick probe of
+    /// ``unavailableReason``, which a static initializer cannot await.
+    static func runBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let (process, output, error) = command(arguments)
         try process.run()
         let outData = output.fileHandleForReading.readDataToEndOfFile()
         let errData = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        var text = String(decoding: outData, as: UTF8.self)
-        if process.terminationStatus != 0 { text += String(decoding: errData, as: UTF8.self) }
-        return (process.terminationStatus, text)
+        return result(process, output: outData, error: errData)
     }
 
-    /// The same without holding a thread of Swift's cooperative pool while the command runs: the
-    /// pipes are read on Dispatch's threads and the exit is awaited. (Fourteen test cases that each
+    /// Runs a command without holding a thread of Swift's cooperative pool while it runs: the pipes
+    /// are read on Dispatch's threads and the exit is awaited. (Fourteen test cases that each
     /// blocked a pool thread for seconds of Python starved every other test's async work, the
     /// PostgreSQL pools' connection tasks among them, which then timed out as "pool exhausted".)
     static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
+        let (process, output, error) = command(arguments)
         let exited = AsyncStream<Void>.makeStream()
         process.terminationHandler = { _ in exited.continuation.finish() }
         try process.run()
         async let outData = readToEnd(output.fileHandleForReading)
         async let errData = readToEnd(error.fileHandleForReading)
         for await _ in exited.stream {}
-        var text = String(decoding: await outData, as: UTF8.self)
-        let errors = await errData
-        if process.terminationStatus != 0 { text += String(decoding: errors, as: UTF8.self) }
-        return (process.terminationStatus, text)
-    }
-
-    /// Everything `handle` yields until end of file, read on a Dispatch thread.
-    static func readToEnd(_ handle: FileHandle) async -> Data {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
-        }
+        return result(process, output: await outData, error: await errData)
     }
 }
 

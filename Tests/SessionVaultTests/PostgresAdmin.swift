@@ -16,14 +16,18 @@ enum PostgresAdmin {
     static func withConnection<R>(database: String? = nil, _ body: (PostgresConnection) async throws -> R) async throws -> R {
         let url = try #require(PostgresTestServer.url)
         let admin = try PostgresLocation(parsing: "\(url)?session=admin", environment: PostgresTestServer.locationEnvironment)
-        let connection = try await PostgresConnection.connect(
-            configuration: PostgresConnection.Configuration(
-                host: admin.host, port: admin.port, username: admin.username, password: admin.password,
-                database: database ?? admin.database, tls: .disable
-            ),
-            id: 99,
-            logger: logger
+        let configuration = PostgresConnection.Configuration(
+            host: admin.host, port: admin.port, username: admin.username, password: admin.password,
+            database: database ?? admin.database, tls: .disable
         )
+        return try await withConnection(configuration, id: 99, body)
+    }
+
+    /// Runs `body` on a fresh connection made with `configuration`, closed afterwards whatever happens.
+    static func withConnection<R>(
+        _ configuration: PostgresConnection.Configuration, id: Int, _ body: (PostgresConnection) async throws -> R
+    ) async throws -> R {
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
         do {
             let result = try await body(connection)
             try await connection.close()

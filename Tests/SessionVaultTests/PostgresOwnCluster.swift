@@ -149,21 +149,13 @@ final class PostgresOwnCluster: @unchecked Sendable {
     /// Runs `body` on a fresh superuser connection to this cluster.
     @discardableResult
     func withAdmin<R>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        let connection = try await PostgresConnection.connect(
-            configuration: PostgresConnection.Configuration(
+        try await PostgresAdmin.withConnection(
+            PostgresConnection.Configuration(
                 host: "127.0.0.1", port: port, username: "postgres", password: password, database: "postgres", tls: .disable
             ),
             id: 98,
-            logger: Self.logger
+            body
         )
-        do {
-            let result = try await body(connection)
-            try await connection.close()
-            return result
-        } catch {
-            try? await connection.close()
-            throw error
-        }
     }
 
     /// The tail of one of the cluster's log files (for failure messages).
