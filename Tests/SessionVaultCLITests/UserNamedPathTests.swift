@@ -20,7 +20,7 @@ struct UserNamedPathTests {
             let outputs = directory + "/outputs"
             try FileManager.default.createDirectory(atPath: outputs, withIntermediateDirectories: false)
             let output = Array((outputs + "/out").utf8) + [0xFF] + Array(".session".utf8)
-            let result = try spawnRaw(
+            let result = try await spawnRaw(
                 [Array("export".utf8), Array(path.utf8), Array("--format".utf8), Array("telethon".utf8), Array("--plaintext".utf8),
                  Array("--output".utf8), output],
                 environment: [Array("SESSION_VAULT_PASSPHRASE=\(vaultPassphrase)".utf8)]
@@ -36,7 +36,7 @@ struct UserNamedPathTests {
         try await withTemporaryDirectory { directory in
             let (path, _) = try await makeVault(in: directory, session: try testSession())
             let file = Array((directory + "/pass").utf8) + [0xFE]
-            let result = try spawnRaw(
+            let result = try await spawnRaw(
                 [Array("show".utf8), Array(path.utf8)],
                 environment: [Array("SESSION_VAULT_PASSPHRASE_FILE=".utf8) + file]
             )
@@ -83,7 +83,7 @@ struct UserNamedPathTests {
 
     /// Runs the built command with raw argument and environment bytes (Foundation's Process takes
     /// only Strings, which cannot hold invalid UTF-8), standard input from /dev/null.
-    func spawnRaw(_ arguments: [[UInt8]], environment: [[UInt8]]) throws -> CLIResult {
+    func spawnRaw(_ arguments: [[UInt8]], environment: [[UInt8]]) async throws -> CLIResult {
         func cStrings(_ list: [[UInt8]]) -> [UnsafeMutablePointer<CChar>?] {
             list.map { bytes in
                 let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
@@ -119,8 +119,9 @@ struct UserNamedPathTests {
             close(errorEnds[0])
         }
         try #require(spawned == 0, "posix_spawn failed: \(spawned)")
-        // Outputs are a line or two: read standard error to its end after standard output.
-        func drain(_ descriptor: Int32) -> [UInt8] {
+        // Outputs are a line or two: read standard error to its end after standard output. The
+        // reads and the wait block, so they run off the cooperative pool.
+        @Sendable func drain(_ descriptor: Int32) -> [UInt8] {
             var bytes: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 4096)
             while true {
@@ -130,10 +131,14 @@ struct UserNamedPathTests {
                 bytes += chunk[0..<count]
             }
         }
-        let out = drain(outputEnds[0])
-        let err = drain(errorEnds[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let (outputEnd, errorEnd, child) = (outputEnds[0], errorEnds[0], pid)
+        let (out, err, status) = try await offCooperativePool { () -> ([UInt8], [UInt8], Int32) in
+            let out = drain(outputEnd)
+            let err = drain(errorEnd)
+            var status: Int32 = 0
+            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+            return (out, err, status)
+        }
         let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
         return CLIResult(status: code, stdout: out, stderr: err, arguments: arguments.map { String(decoding: $0, as: UTF8.self) })
     }

@@ -1,5 +1,6 @@
 import CSodium
 import Foundation
+import SessionVaultTestSupport
 import Testing
 
 /// The generator (`sv-fixtures`, run as the built binary so that its deterministic random source
@@ -22,15 +23,16 @@ struct RegenerationTests {
         return (process, pipe)
     }
 
-    /// Waits for a started generator; returns its exit status and output.
-    static func finish(_ started: (Process, Pipe)) -> (status: Int32, output: String) {
-        let output = started.1.fileHandleForReading.readDataToEndOfFile()
-        started.0.waitUntilExit()
+    /// Waits for a started generator (off the cooperative pool: a run takes tens of seconds);
+    /// returns its exit status and output.
+    static func finish(_ started: (Process, Pipe)) async -> (status: Int32, output: String) {
+        let output = await readToEnd(started.1.fileHandleForReading)
+        await waitForExit(started.0)
         return (started.0.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
-    static func generate(into directory: String, extra: [String] = []) throws -> (status: Int32, output: String) {
-        finish(try start(into: directory, extra: extra))
+    static func generate(into directory: String, extra: [String] = []) async throws -> (status: Int32, output: String) {
+        await finish(try start(into: directory, extra: extra))
     }
 
     struct GeneratorMissing: Error, CustomStringConvertible {
@@ -58,7 +60,7 @@ struct RegenerationTests {
     /// Two runs give byte-identical trees (vaults, tampered files, vectors, manifest), and the
     /// regenerated vectors equal the committed ones byte for byte.
     @Test(.timeLimit(.minutes(2)))
-    func twoRunsAreByteIdenticalAndVectorsMatchTheCommittedOnes() throws {
+    func twoRunsAreByteIdenticalAndVectorsMatchTheCommittedOnes() async throws {
         let first = try Self.temporaryDirectory()
         let second = try Self.temporaryDirectory()
         defer {
@@ -68,8 +70,8 @@ struct RegenerationTests {
         // Two processes at once: nothing but the seed may decide the bytes.
         let started1 = try Self.start(into: first)
         let started2 = try Self.start(into: second)
-        let run1 = Self.finish(started1)
-        let run2 = Self.finish(started2)
+        let run1 = await Self.finish(started1)
+        let run2 = await Self.finish(started2)
         #expect(run1.status == 0, "\(run1.output)")
         #expect(run2.status == 0, "\(run2.output)")
         let one = try Self.files(under: first)
@@ -91,7 +93,7 @@ struct RegenerationTests {
 
     /// The freezing rule: an existing fixture is never overwritten with other bytes without `--force`.
     @Test(.timeLimit(.minutes(2)))
-    func generatorRefusesToOverwriteAChangedFixture() throws {
+    func generatorRefusesToOverwriteAChangedFixture() async throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for item in ["vaults", "tampered", "vectors", "manifest.json"] {
@@ -100,12 +102,12 @@ struct RegenerationTests {
         let victim = directory + "/vaults/interactive.session"
         let altered = Data("an older fixture that must not be replaced".utf8)
         try altered.write(to: URL(fileURLWithPath: victim))
-        let refused = try Self.generate(into: directory)
+        let refused = try await Self.generate(into: directory)
         #expect(refused.status != 0)
         #expect(refused.output.contains("refusing to overwrite \(directory)/vaults/interactive.session"), "\(refused.output)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: victim)) == altered)
         #expect(try readFileBytes(directory + "/manifest.json") == readFileBytes(FixturePaths.path("manifest.json")))
-        let forced = try Self.generate(into: directory, extra: ["--force"])
+        let forced = try await Self.generate(into: directory, extra: ["--force"])
         #expect(forced.status == 0, "\(forced.output)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: victim)) != altered)
     }

@@ -112,7 +112,7 @@ struct PostgresTests {
         try await keyed.save(session)
         try await keyed.close()
 
-        let dump = try runPGDump(bin: bin)
+        let dump = try await runPGDump(bin: bin)
         #expect(dump.count > 1000)
         #expect(contains(dump, Array("sessionvault_record".utf8)))
         var needles: [(String, [UInt8])] = [
@@ -134,7 +134,7 @@ struct PostgresTests {
         for (name, needle) in needles { #expect(!contains(dump, needle), "pg_dump contains \(name)") }
     }
 
-    func runPGDump(bin: String) throws -> [UInt8] {
+    func runPGDump(bin: String) async throws -> [UInt8] {
         let url = try #require(PostgresTestServer.url)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: bin + "/pg_dump")
@@ -143,8 +143,8 @@ struct PostgresTests {
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = await readToEnd(output.fileHandleForReading)
+        await waitForExit(process)
         #expect(process.terminationStatus == 0)
         return [UInt8](data)
     }

@@ -1,0 +1,32 @@
+package import Foundation
+
+// Swift Testing runs every test on Swift's cooperative pool, which has one thread per core (two on
+// the CI machine). A test that blocks one of them (waiting for a child process, reading a pipe to
+// its end) stalls every other test's async work for as long: a 31 s fixture-generator run and a
+// few blocking child waits were enough to starve the PostgreSQL tests' connection requests past
+// their 30 s limit ("pool exhausted"). Blocking waits go through these helpers instead.
+
+/// Runs `body` on a Dispatch worker thread and returns its result, without holding a thread of
+/// Swift's cooperative pool while it runs.
+package func offCooperativePool<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+/// Everything `handle` yields until end of file (read off the cooperative pool).
+package func readToEnd(_ handle: FileHandle) async -> Data {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+    }
+}
+
+/// Waits (off the cooperative pool) until `process` has exited and Foundation has recorded how.
+package func waitForExit(_ process: Process) async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        DispatchQueue.global().async {
+            process.waitUntilExit()
+            continuation.resume()
+        }
+    }
+}
