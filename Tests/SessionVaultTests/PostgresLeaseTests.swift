@@ -74,7 +74,7 @@ struct PostgresLeaseTests {
                       "DELETE FROM sessionvault_lease WHERE session = $1 RETURNING 1",
                       "UPDATE sessionvault_lease SET holder_instance = 'someone else' WHERE session = $1 RETURNING 1"])
     func aLeaseRowEditedByHandIsNoticedByTheRenewal(edit: String) async throws {
-        let location = try PostgresTestServer.location(session: "edited-\(UUID().uuidString)", query: "&lease_seconds=6")
+        let location = try PostgresTestServer.location(session: "edited-\(UUID().uuidString)", query: "&lease_seconds=6&pool=short-leases")
         let losses = LossRecorder()
         let vault = try await open(location, losses: losses)
         try await vault.saveUpdateState(pts: 1, qts: 0, date: 0, seq: 0)
@@ -89,7 +89,7 @@ struct PostgresLeaseTests {
 
     /// Renewal keeps the lease well past its duration: a second opener is refused, naming the holder.
     @Test func renewalKeepsTheLeasePastItsDuration() async throws {
-        let location = try PostgresTestServer.location(session: "renewed-\(UUID().uuidString)", query: "&lease_seconds=6")
+        let location = try PostgresTestServer.location(session: "renewed-\(UUID().uuidString)", query: "&lease_seconds=6&pool=short-leases")
         let losses = LossRecorder()
         let vault = try await open(location, losses: losses)
         try await Task.sleep(for: .seconds(13))
