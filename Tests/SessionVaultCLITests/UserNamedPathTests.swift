@@ -132,7 +132,7 @@ struct UserNamedPathTests {
             }
         }
         let (outputEnd, errorEnd, child) = (outputEnds[0], errorEnds[0], pid)
-        let (out, err, status) = try await offCooperativePool { () -> ([UInt8], [UInt8], Int32) in
+        let (out, err, status) = await offCooperativePool { () -> ([UInt8], [UInt8], Int32) in
             let out = drain(outputEnd)
             let err = drain(errorEnd)
             var status: Int32 = 0

@@ -8,25 +8,19 @@ package import Foundation
 
 /// Runs `body` on a Dispatch worker thread and returns its result, without holding a thread of
 /// Swift's cooperative pool while it runs.
-package func offCooperativePool<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+package func offCooperativePool<R: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> R) async throws(E) -> R {
+    let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<R, E>, Never>) in
+        DispatchQueue.global().async { continuation.resume(returning: Result { () throws(E) -> R in try body() }) }
     }
+    return try result.get()
 }
 
 /// Everything `handle` yields until end of file (read off the cooperative pool).
 package func readToEnd(_ handle: FileHandle) async -> Data {
-    await withCheckedContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
-    }
+    await offCooperativePool { handle.readDataToEndOfFile() }
 }
 
 /// Waits (off the cooperative pool) until `process` has exited and Foundation has recorded how.
 package func waitForExit(_ process: Process) async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        DispatchQueue.global().async {
-            process.waitUntilExit()
-            continuation.resume()
-        }
-    }
+    await offCooperativePool { process.waitUntilExit() }
 }

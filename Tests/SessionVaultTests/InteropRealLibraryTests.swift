@@ -67,17 +67,15 @@ enum RealLibraries {
     }
 
     /// Runs a command without holding a thread of Swift's cooperative pool while it runs: the pipes
-    /// are read on Dispatch's threads and the exit is awaited. (Fourteen test cases that each
+    /// are read and the exit awaited on Dispatch's threads. (Fourteen test cases that each
     /// blocked a pool thread for seconds of Python starved every other test's async work, the
     /// PostgreSQL pools' connection tasks among them, which then timed out as "pool exhausted".)
     static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let (process, output, error) = command(arguments)
-        let exited = AsyncStream<Void>.makeStream()
-        process.terminationHandler = { _ in exited.continuation.finish() }
         try process.run()
         async let outData = readToEnd(output.fileHandleForReading)
         async let errData = readToEnd(error.fileHandleForReading)
-        for await _ in exited.stream {}
+        await waitForExit(process)
         return result(process, output: await outData, error: await errData)
     }
 }
