@@ -31,6 +31,8 @@ test: deps docs-check
 	@$(MAKE) --no-print-directory interop-venvs || echo "make test: no interop venvs; the real-library export check is SKIPPED (see the test log)"
 	@$(MAKE) --no-print-directory converted-venvs || echo "make test: no tgconvertor venv; the converted-fixture checks are SKIPPED"
 	scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES)
+	@# Keeps every cooperative thread of its process busy for seconds: alone, in a process of its own.
+	SESSION_VAULT_BUSY_POOL_TEST=1 scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES) --filter PostgresBusyCooperativePoolTests
 	$(BIN) demo --saves 100
 	SESSION_VAULT_SQLITE_LIBRARY=/nonexistent/libsqlite3.so.0 $(BIN) demo --saves 100
 	$(BIN) bench --quick --dir "$${TMPDIR:-/tmp}" > /dev/null
