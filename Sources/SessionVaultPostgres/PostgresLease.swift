@@ -69,7 +69,8 @@ public final class PostgresLease: Sendable {
 
     /// Takes the session's lease with one conditional statement: a new row, or a row whose lease
     /// expired (by the server's clock), gets a fresh token from the sequence. Retries every 100 ms
-    /// until `wait` has passed, then throws ``VaultError/Code/inUse`` naming the holder.
+    /// until `wait` has passed or the task is cancelled (as the file lock of a SQLite vault does),
+    /// then throws ``VaultError/Code/inUse`` naming the holder.
     static func take(
         pool: PostgresPool,
         sessionKey: ByteBuffer,
@@ -110,9 +111,10 @@ public final class PostgresLease: Sendable {
                 pool.renewer.register(lease)
                 return lease
             }
-            if ContinuousClock.now >= deadline {
+            if ContinuousClock.now >= deadline || Task.isCancelled {
                 let holder = try await describeHolder(pool: pool, sessionKey: sessionKey, location: location)
-                throw VaultError(.inUse, "\(location) is in use by \(holder)", holderPID: holder.pid)
+                let stopped = Task.isCancelled && wait > .zero ? " (stopped waiting: the task was cancelled)" : ""
+                throw VaultError(.inUse, "\(location) is in use by \(holder)\(stopped)", holderPID: holder.pid)
             }
             try? await Task.sleep(for: .milliseconds(100))
         }

@@ -94,6 +94,10 @@ public final class PostgresPool: Sendable {
     /// Runs `body` on one connection of the pool (a transaction stays on it), on the pool's
     /// executor. Waiting for a free connection is bounded by ``leaseTimeout``; once `body` starts,
     /// it runs to its end.
+    ///
+    /// The caller's cancellation does not reach it (it runs in a task of its own, whose result the
+    /// caller awaits): a vault call that has started finishes, as on SQLite, and cancellation is
+    /// observed where waiting is meant to stop (the vault's gate, the wait for a lease).
     func withConnection<R: Sendable>(
         _ what: String,
         _ body: @escaping @Sendable (PooledConnection) async throws -> R
@@ -103,7 +107,7 @@ public final class PostgresPool: Sendable {
         let logger = self.logger
         let size = self.size
         let state = Shared(WaitState.waiting)
-        return try await withTaskExecutorPreference(executor) {
+        let work = Task(executorPreference: executor) {
             try await withThrowingTaskGroup(of: R?.self) { group in
                 group.addTask {
                     try await client.withConnection { connection async throws -> R? in
@@ -135,6 +139,7 @@ public final class PostgresPool: Sendable {
                 throw PoolExhausted(what: what, size: size)
             }
         }
+        return try await work.value
     }
 
     private enum WaitState: Sendable, Equatable {

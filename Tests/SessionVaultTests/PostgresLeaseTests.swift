@@ -109,6 +109,56 @@ struct PostgresLeaseTests {
         try await next.close()
     }
 
+    /// An opener waiting (with a long `lockWait`) for another holder's lease stops waiting when its
+    /// task is cancelled, with `in-use` naming the holder, as a SQLite vault's opener does at its
+    /// file lock. The time limit only guards against a hang.
+    @Test(.timeLimit(.minutes(1))) func anOpenerWaitingForTheLeaseHonoursCancellation() async throws {
+        let location = try PostgresTestServer.location(session: "waiting-\(UUID().uuidString)")
+        let holder = try await open(location)
+        let waiter = Task { try await open(location, wait: .seconds(3600)) }
+        try await Task.sleep(for: .milliseconds(300))
+        waiter.cancel()
+        let outcome = await waiter.result
+        #expect(throws: VaultError(.inUse, "")) { try outcome.get() }
+        if case .failure(let error as VaultError) = outcome {
+            #expect(error.holderPID == getpid())
+            #expect(error.message.contains("stopped waiting: the task was cancelled"), "\(error.message)")
+        }
+        try await holder.close()
+    }
+
+    /// A save whose task is cancelled while it runs either never started (`in-use`, from the vault's
+    /// gate) or finishes and is stored: the cancellation never reaches the database work half-way
+    /// (postgres-nio throws `CancellationError` from a connection request of a cancelled task, which
+    /// failed such saves with `io`).
+    @Test func aSaveCancelledWhileItRunsFinishesOrNeverStarts() async throws {
+        let location = try PostgresTestServer.location(session: "cancelled-\(UUID().uuidString)")
+        let vault = try await open(location)
+        var stored: Int32 = 0
+        var finished = 0
+        for attempt in 1...40 {
+            let pts = Int32(attempt)
+            let save = Task { try await vault.saveUpdateState(pts: pts, qts: 0, date: 0, seq: 0) }
+            try await Task.sleep(for: .microseconds(100 * (attempt % 20)))
+            save.cancel()
+            switch await save.result {
+            case .success:
+                stored = pts
+                finished += 1
+            case .failure(let error as VaultError):
+                #expect(error.code == .inUse, "attempt \(attempt): \(error)")
+            case .failure(let error):
+                Issue.record("attempt \(attempt): \(error)")
+            }
+            #expect(try await vault.load()?.updateState?.pts ?? 0 == stored)
+        }
+        #expect(finished > 0, "no save started before its cancellation")
+        try await vault.close()
+        let reopened = try await open(location, mode: .openExisting)
+        #expect(try await reopened.load()?.updateState?.pts ?? 0 == stored)
+        try await reopened.close()
+    }
+
     /// A renewal that cannot complete (the lease row locked by another transaction, as a stuck server
     /// would do) makes the holder stop writing before the server-side expiry, and tells it.
     @Test func aStuckRenewalStopsWritesBeforeTheLeaseExpires() async throws {
