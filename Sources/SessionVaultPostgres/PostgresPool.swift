@@ -32,6 +32,9 @@ public final class PostgresPool: Sendable {
     let schemaReady = Mutex(false)
     /// Renews every lease taken through this pool, one statement per tick.
     let renewer: PostgresLeaseRenewer
+    /// How many `withConnection` bodies hold a connection now: at a time-out, whether the pool was
+    /// busy or could not open connections (the server down or unreachable).
+    private let connectionsInUse = Atomic<Int>(0)
 
     private struct Key: Hashable {
         var host: String
@@ -106,6 +109,7 @@ public final class PostgresPool: Sendable {
         let executor = self.executor
         let logger = self.logger
         let size = self.size
+        let pool = self
         let state = Shared(WaitState.waiting)
         let work = Task(executorPreference: executor) {
             try await withThrowingTaskGroup(of: R?.self) { group in
@@ -117,6 +121,8 @@ public final class PostgresPool: Sendable {
                             return true
                         }
                         guard started else { return nil }
+                        pool.connectionsInUse.add(1, ordering: .relaxed)
+                        defer { pool.connectionsInUse.subtract(1, ordering: .relaxed) }
                         return try await body(PooledConnection(connection: connection, executor: executor, logger: logger))
                     }
                 }
@@ -127,7 +133,7 @@ public final class PostgresPool: Sendable {
                         state = .timedOut
                         return true
                     }
-                    if timedOut { throw PoolExhausted(what: what, size: size) }
+                    if timedOut { throw PoolExhausted(what: what, size: size, inUse: pool.connectionsInUse.load(ordering: .relaxed)) }
                     return nil
                 }
                 while let next = try await group.next() {
@@ -136,7 +142,7 @@ public final class PostgresPool: Sendable {
                         return result
                     }
                 }
-                throw PoolExhausted(what: what, size: size)
+                throw PoolExhausted(what: what, size: size, inUse: pool.connectionsInUse.load(ordering: .relaxed))
             }
         }
         return try await work.value
@@ -150,6 +156,17 @@ public final class PostgresPool: Sendable {
     struct PoolExhausted: Error {
         var what: String
         var size: Int
+        /// Connections of the pool in use when the wait ended: fewer than ``size`` means the pool
+        /// could not open one (the server down, unreachable, or refusing connections).
+        var inUse: Int
+
+        /// The one-line reason for ``VaultError``.
+        var reason: String {
+            if inUse >= size {
+                return "no connection of the pool (\(size)) became free within \(PostgresPool.leaseTimeout): all \(size) are busy (pool exhausted)"
+            }
+            return "no connection to the server could be opened within \(PostgresPool.leaseTimeout) (\(inUse) of the pool's \(size) in use): is the server running and reachable?"
+        }
     }
 
     private static func tlsConfiguration(_ mode: PostgresLocation.TLSMode) throws(VaultError) -> PostgresClient.Configuration.TLS {

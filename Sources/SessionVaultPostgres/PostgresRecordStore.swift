@@ -519,7 +519,7 @@ public final class PostgresRecordStore: RecordStore {
     static func mapPoolError(_ error: any Error, _ what: String) -> VaultError {
         if let error = error as? VaultError { return error }
         if let exhausted = error as? PostgresPool.PoolExhausted {
-            return VaultError(.io, "\(what): no connection of the pool (\(exhausted.size)) became free within \(PostgresPool.leaseTimeout) (pool exhausted); nothing was written")
+            return VaultError(.io, "\(what): \(exhausted.reason); nothing was written")
         }
         return mapError(error, what)
     }

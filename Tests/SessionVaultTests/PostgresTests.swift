@@ -63,6 +63,42 @@ struct PostgresTests {
         try await waiter.value.close()
     }
 
+    /// A server that cannot be reached (nothing listens on its port): the open waits the pool's 30 s
+    /// for a connection, then fails with `io` saying that none could be opened, not "pool
+    /// exhausted" (kept for a pool whose connections are all busy:
+    /// `PostgresLeaseTests/anExhaustedPoolFailsCleanlyAndLosesNothing`).
+    @Test(.timeLimit(.minutes(2))) func anUnreachableServerIsNamedAsSuch() async throws {
+        let port = try unusedPort()
+        let location = try PostgresLocation(
+            parsing: "postgres://postgres@127.0.0.1:\(port)/sessionvault?session=unreachable&pool=unreachable",
+            environment: PostgresTestServer.locationEnvironment)
+        do {
+            _ = try await open(location)
+            Issue.record("a vault opened on a port where nothing listens")
+        } catch let error as VaultError {
+            #expect(error.code == .io)
+            #expect(error.message.contains("no connection to the server could be opened within 30"), "\(error.message)")
+            #expect(error.message.contains("is the server running and reachable?"), "\(error.message)")
+            #expect(!error.message.contains("pool exhausted"), "\(error.message)")
+        }
+    }
+
+    /// A loopback TCP port that nothing listens on (bound, read, closed again).
+    func unusedPort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard bound else { throw POSIXError(.EADDRINUSE) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     @Test func aConnectionKilledMidSaveLeavesTheLastCommit() async throws {
         // Its own pool, so that killing its connections leaves other tests alone.
         let location = try PostgresTestServer.location(session: "killed-\(UUID().uuidString)", query: "&pool_size=3&pool=killed")
