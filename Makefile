@@ -31,8 +31,8 @@ test: deps docs-check
 	@$(MAKE) --no-print-directory interop-venvs || echo "make test: no interop venvs; the real-library export check is SKIPPED (see the test log)"
 	@$(MAKE) --no-print-directory converted-venvs || echo "make test: no tgconvertor venv; the converted-fixture checks are SKIPPED"
 	scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES)
-	@# Keeps every cooperative thread of its process busy for seconds: alone, in a process of its own.
-	SESSION_VAULT_BUSY_POOL_TEST=1 scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES) --filter PostgresBusyCooperativePoolTests
+	@# About a hundred Python processes: alone, not beside the main run's timing-sensitive lease tests.
+	SESSION_VAULT_REAL_LIBRARIES=1 $(SWIFT) test --skip-build $(WITH_POSTGRES) --filter InteropRealLibraryTests
 	$(BIN) demo --saves 100
 	SESSION_VAULT_SQLITE_LIBRARY=/nonexistent/libsqlite3.so.0 $(BIN) demo --saves 100
 	$(BIN) bench --quick --dir "$${TMPDIR:-/tmp}" > /dev/null
@@ -90,14 +90,15 @@ fixtures-check: deps
 
 # The pinned Telethon 1.45.0/1.42.0, Pyrogram 2.0.106 and Kurigram 2.2.26 venvs (pip, PyPI; about
 # a minute the first time, reused afterwards) in Fixtures/.venv, which InteropRealLibraryTests uses to
-# load every export with the real libraries. Without them that suite is skipped with a message.
+# load every export with the real libraries. Without them that suite is skipped with a message; it
+# also runs only where SESSION_VAULT_REAL_LIBRARIES=1 (make test runs it alone, after the main run).
 interop-venvs:
 	cd Fixtures/interop && python3 -c "import sys; sys.dont_write_bytecode = True; import generate as G; [G.ensure_venv(G.DEFAULT_VENV_DIR, n) for n in G.PINS]"
 
 # Only the interop tests, with the real-library check (creates the venvs first).
 interop-check: deps interop-venvs
 	$(SWIFT) build --build-tests $(STRICT)
-	$(SWIFT) test --skip-build --filter Interop
+	SESSION_VAULT_REAL_LIBRARIES=1 $(SWIFT) test --skip-build --filter Interop
 
 # The fixture producers' own checks (issue #14): the pinned tgconvertor 0.3.0 + opentele2 2.0.0 venv of
 # Fixtures/interop/make_converted.py (Fixtures/.venv/tgconvertor-0.3.0, git-ignored; pip once, offline

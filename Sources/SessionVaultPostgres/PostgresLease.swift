@@ -240,7 +240,7 @@ public final class PostgresLease: Sendable {
         pool.renewer.unregister(self)
         guard !wasLost else { return }
         let (pool, sessionKey, token, instance) = (self.pool, self.sessionKey, self.token, self.instance)
-        _ = await Self.withTimeout(.seconds(5), on: pool.executor) { () async throws -> Int in
+        _ = await Self.withTimeout(.seconds(5)) { () async throws -> Int in
             try await pool.withConnection("releasing the lease") { connection in
                 try await connection.rowCount(
                     """
@@ -260,18 +260,16 @@ public final class PostgresLease: Sendable {
 
     struct TimedOut: Error {}
 
-    /// Runs `body` in its own task on `executor` (the pool's) and returns its result, or ``TimedOut``
-    /// after `limit` (the task is then abandoned: it can only be stuck on an unresponsive server).
-    static func withTimeout<R: Sendable>(
-        _ limit: Duration, on executor: VaultTaskExecutor, _ body: @escaping @Sendable () async throws -> R
-    ) async -> Result<R, any Error> {
+    /// Runs `body` in its own task and returns its result, or ``TimedOut`` after `limit` (the task is
+    /// then abandoned: it can only be stuck on an unresponsive server).
+    static func withTimeout<R: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> R) async -> Result<R, any Error> {
         await withCheckedContinuation { (continuation: CheckedContinuation<Result<R, any Error>, Never>) in
             let race = FirstOutcome(continuation)
-            Task(executorPreference: executor) {
+            Task {
                 do { race.resume(.success(try await body())) } catch { race.resume(.failure(error)) }
             }
-            Task(executorPreference: executor) {
-                await PostgresPoolTimer.sleep(for: limit)
+            Task {
+                try? await Task.sleep(for: limit)
                 race.resume(.failure(TimedOut()))
             }
         }

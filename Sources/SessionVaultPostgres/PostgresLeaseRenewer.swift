@@ -51,8 +51,7 @@ final class PostgresLeaseRenewer: Sendable {
             state.registered = true
             if state.loop == nil {
                 let pool = lease.pool
-                // On the pool's executor: a busy cooperative pool must not delay a renewal.
-                state.loop = Task.detached(executorPreference: pool.executor) { [self] in await self.run(pool) }
+                state.loop = Task.detached { [self] in await self.run(pool) }
                 return nil
             }
             if let wake = state.wake, due < wake { return state.sleeper }
@@ -104,7 +103,7 @@ final class PostgresLeaseRenewer: Sendable {
             if finished { return }
             guard let due = leases.map({ $0.nextRenewal() }).min() else { continue }
             if ContinuousClock.now < due {
-                await sleep(until: due, pool)
+                await sleep(until: due)
                 continue
             }
             await renew(leases, pool)
@@ -112,8 +111,8 @@ final class PostgresLeaseRenewer: Sendable {
     }
 
     /// Sleeps until `due`, or until a lease due earlier is registered.
-    private func sleep(until due: ContinuousClock.Instant, _ pool: PostgresPool) async {
-        let sleeper = Task<Void, Never>(executorPreference: pool.executor) { await PostgresPoolTimer.sleep(until: due) }
+    private func sleep(until due: ContinuousClock.Instant) async {
+        let sleeper = Task<Void, Never> { _ = try? await Task.sleep(until: due, clock: .continuous) }
         let registered = state.withLock { state -> Bool in
             state.sleeper = sleeper
             state.wake = due
@@ -141,7 +140,7 @@ final class PostgresLeaseRenewer: Sendable {
         let sessions = leases.map(\.sessionKey)
         let tokens = leases.map(\.token)
         let instances = leases.map(\.instance)
-        let outcome = await PostgresLease.withTimeout(earliestDeadline - sent, on: pool.executor) { () async throws -> [Held: Bool] in
+        let outcome = await PostgresLease.withTimeout(earliestDeadline - sent) { () async throws -> [Held: Bool] in
             try await pool.withConnection("renewing \(leases.count) lease(s)") { connection in
                 let started = ContinuousClock.now
                 let rows = try await connection.query(

@@ -12,12 +12,6 @@ import Synchronization
 ///
 /// Every query is raced against its connection's close: postgres-nio 1.33.2 never answers a query
 /// written to a connection the server has already dropped.
-///
-/// The pool's async work (postgres-nio's connection upkeep, every `withConnection` and query, the
-/// lease renewals) runs on a task executor with a thread of its own, never on Swift's cooperative
-/// pool or the vaults' threads: a program (or a test run) that keeps those busy would otherwise
-/// delay opening connections past the 30 s wait ("pool exhausted") and renewals past their safety
-/// margin (a lost lease).
 public final class PostgresPool: Sendable {
     /// The most connections this pool opens.
     public let size: Int
@@ -25,8 +19,6 @@ public final class PostgresPool: Sendable {
     /// holder's identity in `pg_stat_activity`, and how `bench` counts the process's connections.
     public let applicationName: String
     let client: PostgresClient
-    /// Where the pool's async work runs (see above).
-    let executor: VaultTaskExecutor
     let logger: Logger
     /// Whether the vault tables were created (or found) through this pool already.
     let schemaReady = Mutex(false)
@@ -58,16 +50,15 @@ public final class PostgresPool: Sendable {
             database: location.database, tls: location.tls, size: location.poolSize, name: location.poolName
         )
         let tls = try tlsConfiguration(location.tls)
-        return try pools.withLock { pools throws(VaultError) -> PostgresPool in
+        return pools.withLock { pools in
             if let pool = pools[key] { return pool }
-            let executor = try VaultTaskExecutor(ownThreadNamed: "sv-pg")
-            let pool = PostgresPool(location: location, tls: tls, executor: executor, logger: logger)
+            let pool = PostgresPool(location: location, tls: tls, logger: logger)
             pools[key] = pool
             return pool
         }
     }
 
-    private init(location: PostgresLocation, tls: PostgresClient.Configuration.TLS, executor: VaultTaskExecutor, logger: Logger) {
+    private init(location: PostgresLocation, tls: PostgresClient.Configuration.TLS, logger: Logger) {
         let number = Self.counter.add(1, ordering: .relaxed).newValue
         size = location.poolSize
         applicationName = "session-vault host=\(ProcessInfo.processInfo.hostName) pid=\(getpid()) pool=\(number)"
@@ -84,19 +75,17 @@ public final class PostgresPool: Sendable {
         configuration.options.connectTimeout = .seconds(10)
         configuration.options.additionalStartupParameters = [("application_name", applicationName)]
         client = PostgresClient(configuration: configuration)
-        self.executor = executor
         self.logger = logger
         renewer = PostgresLeaseRenewer(logger: logger)
         let client = self.client
-        Task.detached(executorPreference: executor) { await client.run() }
+        Task.detached { await client.run() }
     }
 
     /// The longest wait for a free connection before ``VaultError/Code/io`` ("pool exhausted").
     static let leaseTimeout: Duration = .seconds(30)
 
-    /// Runs `body` on one connection of the pool (a transaction stays on it), on the pool's
-    /// executor. Waiting for a free connection is bounded by ``leaseTimeout``; once `body` starts,
-    /// it runs to its end.
+    /// Runs `body` on one connection of the pool (a transaction stays on it). Waiting for a free
+    /// connection is bounded by ``leaseTimeout``; once `body` starts, it runs to its end.
     ///
     /// The caller's cancellation does not reach it (it runs in a task of its own, whose result the
     /// caller awaits): a vault call that has started finishes, as on SQLite, and cancellation is
@@ -106,12 +95,11 @@ public final class PostgresPool: Sendable {
         _ body: @escaping @Sendable (PooledConnection) async throws -> R
     ) async throws -> R {
         let client = self.client
-        let executor = self.executor
         let logger = self.logger
         let size = self.size
         let pool = self
         let state = Shared(WaitState.waiting)
-        let work = Task(executorPreference: executor) {
+        let work = Task {
             try await withThrowingTaskGroup(of: R?.self) { group in
                 group.addTask {
                     try await client.withConnection { connection async throws -> R? in
@@ -123,11 +111,11 @@ public final class PostgresPool: Sendable {
                         guard started else { return nil }
                         pool.connectionsInUse.add(1, ordering: .relaxed)
                         defer { pool.connectionsInUse.subtract(1, ordering: .relaxed) }
-                        return try await body(PooledConnection(connection: connection, executor: executor, logger: logger))
+                        return try await body(PooledConnection(connection: connection, logger: logger))
                     }
                 }
                 group.addTask {
-                    await PostgresPoolTimer.sleep(for: Self.leaseTimeout)
+                    try? await Task.sleep(for: Self.leaseTimeout)
                     let timedOut = state.withLock { state in
                         guard state == .waiting else { return false }
                         state = .timedOut
@@ -181,8 +169,6 @@ public final class PostgresPool: Sendable {
 /// One leased connection: queries raced against the connection's close.
 struct PooledConnection: Sendable {
     let connection: PostgresConnection
-    /// The pool's executor, where the query tasks run.
-    let executor: VaultTaskExecutor
     let logger: Logger
 
     /// The connection closed before a query could complete.
@@ -194,11 +180,10 @@ struct PooledConnection: Sendable {
     func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
         if connection.isClosed { throw ConnectionLost() }
         let connection = self.connection
-        let executor = self.executor
         let logger = self.logger
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresRowSequence, any Error>) in
             let race = FirstResult(continuation)
-            Task(executorPreference: executor) {
+            Task {
                 do { race.resume(.success(try await connection.query(query, logger: logger))) } catch { race.resume(.failure(error)) }
             }
             connection.closeFuture.whenComplete { _ in race.resume(.failure(ConnectionLost())) }

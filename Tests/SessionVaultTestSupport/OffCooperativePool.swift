@@ -5,12 +5,20 @@ package import Foundation
 // its end) stalls every other test's async work for as long: a 31 s fixture-generator run and a
 // few blocking child waits were enough to starve the PostgreSQL tests' connection requests past
 // their 30 s limit ("pool exhausted"). Blocking waits go through these helpers instead.
+//
+// Each wait gets a thread of its own, not one of Dispatch's global queue: on Linux that queue adds
+// threads beside blocked ones only gradually, and SwiftNIO runs `getaddrinfo` there for every
+// connection opened off an event loop (every new connection of a postgres-nio pool). With a dozen
+// waits parked on it, a lease renewal waited 29 s for a new connection in a full run and the lease
+// was lost.
 
-/// Runs `body` on a Dispatch worker thread and returns its result, without holding a thread of
-/// Swift's cooperative pool while it runs.
+/// Runs `body` on a thread of its own and returns its result, without holding a thread of Swift's
+/// cooperative pool or of Dispatch's global queue while it runs.
 package func offCooperativePool<R: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> R) async throws(E) -> R {
     let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<R, E>, Never>) in
-        DispatchQueue.global().async { continuation.resume(returning: Result { () throws(E) -> R in try body() }) }
+        let thread = Thread { continuation.resume(returning: Result { () throws(E) -> R in try body() }) }
+        thread.name = "sv-test-wait"
+        thread.start()
     }
     return try result.get()
 }

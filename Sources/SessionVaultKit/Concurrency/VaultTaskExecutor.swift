@@ -5,12 +5,7 @@
 /// no thread is woken on either side, as a call from Swift's cooperative pool needs (a vault thread,
 /// then a cooperative-pool thread). The caller's code never runs on the cooperative pool, and never
 /// at the same time as the vault's own jobs.
-///
-/// The PostgreSQL package gives each of its connection pools one with a thread of its own
-/// (``init(ownThreadNamed:)``): postgres-nio's connection upkeep, the lease renewals and the replies
-/// to queries then never wait behind whatever else keeps Swift's cooperative pool or the vaults'
-/// threads busy (a renewal that waits past its margin loses the lease).
-package final class VaultTaskExecutor: TaskExecutor, @unchecked Sendable {
+final class VaultTaskExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked Sendable: immutable; the queue it feeds is guarded by its pool's mutex.
 
     /// The queue whose jobs this executor's jobs join.
@@ -21,19 +16,13 @@ package final class VaultTaskExecutor: TaskExecutor, @unchecked Sendable {
         self.executor = executor
     }
 
-    /// A task executor with a thread of its own, named `name` and a number (Linux keeps 15 bytes of
-    /// a thread's name): nothing else runs on that thread, which starts now and lives as long as the process.
-    package convenience init(ownThreadNamed name: String) throws(VaultError) {
-        self.init(feeding: try VaultExecutor(pool: VaultThreadPool(threadCount: 1, name: name)))
-    }
-
     /// Queues `job` behind the vault's pending jobs.
-    package func enqueue(_ job: consuming ExecutorJob) {
+    func enqueue(_ job: consuming ExecutorJob) {
         executor.pool.enqueue(.preferring(UnownedJob(job), asUnownedTaskExecutor()), on: executor)
     }
 
     /// This executor, unowned (a task that prefers it keeps it alive).
-    package func asUnownedTaskExecutor() -> UnownedTaskExecutor {
+    func asUnownedTaskExecutor() -> UnownedTaskExecutor {
         UnownedTaskExecutor(ordinary: self)
     }
 }
