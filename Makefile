@@ -31,7 +31,9 @@ test: deps docs-check
 	@$(MAKE) --no-print-directory interop-venvs || echo "make test: no interop venvs; the real-library export check is SKIPPED (see the test log)"
 	@$(MAKE) --no-print-directory converted-venvs || echo "make test: no tgconvertor venv; the converted-fixture checks are SKIPPED"
 	scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES)
-	@# About a hundred Python processes: alone, not beside the main run's timing-sensitive lease tests.
+	@# Timing-sensitive (renewals within 2-4 s) and heavy (1,000 sessions): alone.
+	SESSION_VAULT_LEASE_TESTS=1 scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES) --filter "PostgresLeaseTests|PostgresRenewalBatchTests"
+	@# About a hundred Python processes: alone, not beside the timing-sensitive tests.
 	SESSION_VAULT_REAL_LIBRARIES=1 $(SWIFT) test --skip-build $(WITH_POSTGRES) --filter InteropRealLibraryTests
 	$(BIN) demo --saves 100
 	SESSION_VAULT_SQLITE_LIBRARY=/nonexistent/libsqlite3.so.0 $(BIN) demo --saves 100

@@ -8,7 +8,7 @@ import Testing
 import SessionVaultTestSupport
 
 /// Leases, fencing tokens and the shared pool (docs/LEASES.md), against the real test cluster.
-@Suite("PostgreSQL leases", .enabled(if: PostgresTestServer.url != nil))
+@Suite("PostgreSQL leases", .enabled(if: PostgresTestServer.url != nil), .enabled(if: PostgresTestServer.runsLeaseTests, PostgresTestServer.leaseTestsComment))
 struct PostgresLeaseTests {
     /// A value shared by tasks.
     final class Box<Value: Sendable>: Sendable {

@@ -11,7 +11,7 @@ import SessionVaultTestSupport
 /// session the process holds through that pool. Counted on the real server by transaction ids: all
 /// rows a statement updates carry its transaction id (`xmin`), so N renewals by N statements would
 /// leave N distinct ones.
-@Suite("PostgreSQL renewal batching", .enabled(if: PostgresTestServer.url != nil))
+@Suite("PostgreSQL renewal batching", .enabled(if: PostgresTestServer.url != nil), .enabled(if: PostgresTestServer.runsLeaseTests, PostgresTestServer.leaseTestsComment))
 struct PostgresRenewalBatchTests {
     func open(_ location: PostgresLocation, losses: PostgresLeaseTests.LossRecorder) async throws -> SessionVault {
         var configuration = fastConfiguration()
