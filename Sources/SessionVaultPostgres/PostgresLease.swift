@@ -241,7 +241,7 @@ public final class PostgresLease: Sendable {
         guard !wasLost else { return }
         let (pool, sessionKey, token, instance) = (self.pool, self.sessionKey, self.token, self.instance)
         _ = await Self.withTimeout(.seconds(5)) { () async throws -> Int in
-            try await pool.withConnection("releasing the lease") { connection in
+            try await pool.withConnection { connection in
                 try await connection.rowCount(
                     """
                     UPDATE sessionvault_lease SET expires_at = clock_timestamp()

@@ -141,7 +141,7 @@ final class PostgresLeaseRenewer: Sendable {
         let tokens = leases.map(\.token)
         let instances = leases.map(\.instance)
         let outcome = await PostgresLease.withTimeout(earliestDeadline - sent) { () async throws -> [Held: Bool] in
-            try await pool.withConnection("renewing \(leases.count) lease(s)") { connection in
+            try await pool.withConnection { connection in
                 let started = ContinuousClock.now
                 let rows = try await connection.query(
                     """

@@ -91,7 +91,6 @@ public final class PostgresPool: Sendable {
     /// caller awaits): a vault call that has started finishes, as on SQLite, and cancellation is
     /// observed where waiting is meant to stop (the vault's gate, the wait for a lease).
     func withConnection<R: Sendable>(
-        _ what: String,
         _ body: @escaping @Sendable (PooledConnection) async throws -> R
     ) async throws -> R {
         let client = self.client
@@ -121,7 +120,7 @@ public final class PostgresPool: Sendable {
                         state = .timedOut
                         return true
                     }
-                    if timedOut { throw PoolExhausted(what: what, size: size, inUse: pool.connectionsInUse.load(ordering: .relaxed)) }
+                    if timedOut { throw PoolExhausted(size: size, inUse: pool.connectionsInUse.load(ordering: .relaxed)) }
                     return nil
                 }
                 while let next = try await group.next() {
@@ -130,7 +129,7 @@ public final class PostgresPool: Sendable {
                         return result
                     }
                 }
-                throw PoolExhausted(what: what, size: size, inUse: pool.connectionsInUse.load(ordering: .relaxed))
+                throw PoolExhausted(size: size, inUse: pool.connectionsInUse.load(ordering: .relaxed))
             }
         }
         return try await work.value
@@ -142,7 +141,6 @@ public final class PostgresPool: Sendable {
 
     /// No connection became free within ``leaseTimeout``.
     struct PoolExhausted: Error {
-        var what: String
         var size: Int
         /// Connections of the pool in use when the wait ended: fewer than ``size`` means the pool
         /// could not open one (the server down, unreachable, or refusing connections).

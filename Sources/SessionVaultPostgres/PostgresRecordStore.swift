@@ -356,7 +356,7 @@ public final class PostgresRecordStore: RecordStore {
     public func purgeFreedSpace() async throws(VaultError) {
         try checkOpen()
         do {
-            _ = try await pool.withConnection("vacuuming") { connection in
+            _ = try await pool.withConnection { connection in
                 try await connection.query("VACUUM sessionvault_keyslot, sessionvault_record, sessionvault_header")
             }
         } catch {
@@ -500,7 +500,7 @@ public final class PostgresRecordStore: RecordStore {
     /// becomes ``VaultError/Code/leaseLost`` (through the lease, which tells the handler once).
     private func run<R: Sendable>(_ what: String, _ body: @escaping @Sendable (PooledConnection) async throws -> R) async throws(VaultError) -> R {
         do {
-            return try await pool.withConnection(what, body)
+            return try await pool.withConnection(body)
         } catch is FenceRefused {
             throw lease.markLost("the database refused a write with fencing token \(lease.token) (another holder took the session, or the lease expired or was changed)")
         } catch {
@@ -510,7 +510,7 @@ public final class PostgresRecordStore: RecordStore {
 
     static func run<R: Sendable>(_ pool: PostgresPool, _ what: String, _ body: @escaping @Sendable (PooledConnection) async throws -> R) async throws(VaultError) -> R {
         do {
-            return try await pool.withConnection(what, body)
+            return try await pool.withConnection(body)
         } catch {
             throw mapPoolError(error, what)
         }

@@ -6,11 +6,8 @@ package import Foundation
 // few blocking child waits were enough to starve the PostgreSQL tests' connection requests past
 // their 30 s limit ("pool exhausted"). Blocking waits go through these helpers instead.
 //
-// Each wait gets a thread of its own, not one of Dispatch's global queue: on Linux that queue adds
-// threads beside blocked ones only gradually, and SwiftNIO runs `getaddrinfo` there for every
-// connection opened off an event loop (every new connection of a postgres-nio pool). With a dozen
-// waits parked on it, a lease renewal waited 29 s for a new connection in a full run and the lease
-// was lost.
+// Each wait gets a thread of its own rather than a block on Dispatch's global queue, which on
+// Linux adds threads beside blocked ones only gradually.
 
 /// Runs `body` on a thread of its own and returns its result, without holding a thread of Swift's
 /// cooperative pool or of Dispatch's global queue while it runs.

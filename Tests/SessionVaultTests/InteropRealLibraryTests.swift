@@ -75,7 +75,7 @@ enum RealLibraries {
     }
 
     /// Runs a command without holding a thread of Swift's cooperative pool while it runs: the pipes
-    /// are read and the exit awaited on Dispatch's threads. (Fourteen test cases that each
+    /// are read and the exit awaited on threads of their own (`offCooperativePool`). (Fourteen test cases that each
     /// blocked a pool thread for seconds of Python starved every other test's async work, the
     /// PostgreSQL pools' connection tasks among them, which then timed out as "pool exhausted".)
     static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
