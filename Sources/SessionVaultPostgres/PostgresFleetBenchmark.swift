@@ -23,11 +23,20 @@ public enum PostgresFleetBenchmark {
         /// The most server connections the pool held, sampled from `pg_stat_activity` every 50 ms
         /// throughout the run (`fleet_connections_max`).
         public var connectionsMax: Int
-        /// Durable update-state saves per second across every session at once (`fleet_saves_per_s`).
+        /// Durable update-state saves per second across every session at once, each session's loop
+        /// in a task of its own (`fleet_saves_per_s`).
         public var savesPerSecond: Double
+        /// The same, each loop preferring its vault's executor (``SessionVault/taskExecutor``), right
+        /// after (`fleet_saves_on_vault_executor_per_s`).
+        public var savesOnVaultExecutorPerSecond: Double
         /// Single-row `UPDATE` commits per second from `poolSize` connections of their own, pgbench
-        /// style, right after (`fleet_baseline_commits_per_s`).
+        /// style (each statement parsed and planned anew, as pgbench's default protocol does), right
+        /// after (`fleet_baseline_commits_per_s`).
         public var baselineCommitsPerSecond: Double
+        /// The same with the `UPDATE` prepared once per connection (`pgbench -M prepared`), the
+        /// server's best single-row commit rate; saves are prepared statements too
+        /// (`fleet_baseline_prepared_commits_per_s`).
+        public var preparedBaselineCommitsPerSecond: Double
         /// Leases renewed per second while every session was open and idle (`fleet_renewals_per_s`).
         public var renewalsPerSecond: Double
         /// Renewal statements (each one commit, renewing every lease of the pool) per second while
@@ -59,6 +68,11 @@ public enum PostgresFleetBenchmark {
                 "fleet_connections_max": connectionsMax, "fleet_saves_per_s": savesPerSecond,
                 "fleet_baseline_commits_per_s": baselineCommitsPerSecond,
                 "fleet_saves_vs_baseline": baselineCommitsPerSecond > 0 ? savesPerSecond / baselineCommitsPerSecond : 0,
+                "fleet_baseline_prepared_commits_per_s": preparedBaselineCommitsPerSecond,
+                "fleet_saves_on_vault_executor_per_s": savesOnVaultExecutorPerSecond,
+                "fleet_saves_on_vault_executor_vs_baseline": baselineCommitsPerSecond > 0 ? savesOnVaultExecutorPerSecond / baselineCommitsPerSecond : 0,
+                "fleet_saves_on_vault_executor_vs_prepared_baseline": preparedBaselineCommitsPerSecond > 0 ? savesOnVaultExecutorPerSecond / preparedBaselineCommitsPerSecond : 0,
+                "fleet_saves_vs_prepared_baseline": preparedBaselineCommitsPerSecond > 0 ? savesPerSecond / preparedBaselineCommitsPerSecond : 0,
                 "fleet_renewals_per_s": renewalsPerSecond, "fleet_renewal_share": renewalShare,
                 "fleet_renewal_statements_per_s": renewalStatementsPerSecond, "fleet_renewal_busy_share": renewalBusyShare,
                 "fleet_takeover_s": takeoverSeconds, "fleet_lease_s": leaseSeconds,
@@ -153,10 +167,8 @@ public enum PostgresFleetBenchmark {
         let opened = vaults.value
 
         progress("durable update-state saves from all \(sessions) sessions for \(seconds) s")
-        let saves = Shared(0)
-        let saveStart = ContinuousClock.now
-        let saveEnd = saveStart + .milliseconds(Int64(seconds * 1000))
         // The pool's backends' memory, read while every connection is busy (at 80 % of the saves).
+        let saveStart = ContinuousClock.now
         let memoryReading = Task { () -> Result<PostgresServerMemory, PostgresServerMemory.Note> in
             try? await Task.sleep(until: saveStart + .milliseconds(Int64(seconds * 800)), clock: .continuous)
             do {
@@ -165,25 +177,16 @@ public enum PostgresFleetBenchmark {
                 return .failure(PostgresServerMemory.Note("pg_stat_activity could not be read: \(PostgresRecordStore.mapError(error, "reading pg_stat_activity").message)"))
             }
         }
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for vault in opened {
-                    group.addTask {
-                        var pts: Int32 = 0
-                        while ContinuousClock.now < saveEnd {
-                            pts += 1
-                            try await vault.saveUpdateState(pts: pts, qts: 0, date: 0, seq: 0)
-                            saves.withLock { $0 += 1 }
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
+        let savesPerSecond: Double
+        let savesOnVaultExecutorPerSecond: Double
+        do throws(VaultError) {
+            savesPerSecond = try await saveRate(opened, seconds: seconds, onVaultExecutor: false)
+            progress("the same saves, each session's loop on its vault's executor, for \(seconds) s")
+            savesOnVaultExecutorPerSecond = try await saveRate(opened, seconds: seconds, onVaultExecutor: true)
         } catch {
             await deleteAll(opened)
-            throw error as? VaultError ?? VaultError(.io, "saving: \(error)")
+            throw error
         }
-        let savesPerSecond = Double(saves.value) / elapsedSeconds(ContinuousClock.now - saveStart)
         let serverMemory = await memoryReading.value
 
         progress("renewals while idle for \(leaseSeconds) s")
@@ -216,15 +219,51 @@ public enum PostgresFleetBenchmark {
         await deleteAll(opened)
 
         progress("baseline: single-row UPDATE commits from \(poolSize) connections for \(seconds) s")
-        let baseline = try await baselineCommitRate(first, connections: poolSize, rows: sessions, seconds: seconds, logger: logger)
+        let baseline = try await baselineCommitRate(first, connections: poolSize, rows: sessions, seconds: seconds, prepared: false, logger: logger)
+        progress("baseline: the same UPDATE as a prepared statement for \(seconds) s")
+        let preparedBaseline = try await baselineCommitRate(first, connections: poolSize, rows: sessions, seconds: seconds, prepared: true, logger: logger)
         return Report(
             sessions: sessions, poolSize: poolSize, openSeconds: openSeconds, connectionsMax: peak.value,
-            savesPerSecond: savesPerSecond, baselineCommitsPerSecond: baseline, renewalsPerSecond: renewalsPerSecond,
+            savesPerSecond: savesPerSecond, savesOnVaultExecutorPerSecond: savesOnVaultExecutorPerSecond,
+            baselineCommitsPerSecond: baseline, preparedBaselineCommitsPerSecond: preparedBaseline,
+            renewalsPerSecond: renewalsPerSecond,
             renewalStatementsPerSecond: renewalStatementsPerSecond,
             renewalShare: baseline > 0 ? renewalStatementsPerSecond / baseline : 0, renewalBusyShare: renewalBusyShare,
             serverMemory: try? serverMemory.get(), serverMemoryNote: serverMemory.failureNote,
             takeoverSeconds: takeoverSeconds, leaseSeconds: leaseSeconds
         )
+    }
+
+    /// Durable update-state saves per second from every session at once, each in a loop for
+    /// `seconds`: in a task of its own, or (`onVaultExecutor`) one preferring its vault's executor,
+    /// as the Threading article suggests for a bot's update loop.
+    private static func saveRate(_ vaults: [SessionVault], seconds: Double, onVaultExecutor: Bool) async throws(VaultError) -> Double {
+        let saves = Counter()
+        let start = ContinuousClock.now
+        let end = start + .milliseconds(Int64(seconds * 1000))
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for vault in vaults {
+                    let loop: @concurrent @Sendable () async throws -> Void = {
+                        var pts: Int32 = 0
+                        while ContinuousClock.now < end {
+                            pts += 1
+                            try await vault.saveUpdateState(pts: pts, qts: 0, date: 0, seq: 0)
+                            saves.increment()
+                        }
+                    }
+                    if onVaultExecutor {
+                        group.addTask(executorPreference: vault.taskExecutor, operation: loop)
+                    } else {
+                        group.addTask(operation: loop)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            throw error as? VaultError ?? VaultError(.io, "saving: \(error)")
+        }
+        return Double(saves.value) / elapsedSeconds(ContinuousClock.now - start)
     }
 
     private static func elapsedSeconds(_ duration: Duration) -> Double {
@@ -273,13 +312,16 @@ public enum PostgresFleetBenchmark {
     }
 
     /// pgbench-style: `connections` connections of their own, each committing single-row `UPDATE`s
-    /// of random rows of a throw-away table of `rows` rows, for `seconds`.
+    /// of random rows of a throw-away table of `rows` rows, for `seconds`; each `UPDATE` a one-off
+    /// statement, or with `prepared` a statement prepared once per connection (its text is fixed, so
+    /// the table has a fixed name: `sessionvault_bench_prepared_baseline`, replaced if it exists).
     private static func baselineCommitRate(
-        _ location: PostgresLocation, connections: Int, rows: Int, seconds duration: Double, logger: Logger
+        _ location: PostgresLocation, connections: Int, rows: Int, seconds duration: Double, prepared: Bool, logger: Logger
     ) async throws(VaultError) -> Double {
-        let table = "sessionvault_bench_baseline_\(UInt32.random(in: 0...UInt32.max))"
+        let table = prepared ? BaselineUpdate.table : "sessionvault_bench_baseline_\(UInt32.random(in: 0...UInt32.max))"
         let setup = try await connectAdmin(location, logger: logger)
         do {
+            if prepared { try await setup.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(table)"), logger: logger) }
             try await setup.query(PostgresQuery(unsafeSQL: "CREATE TABLE \(table) (id INTEGER PRIMARY KEY, payload BYTEA NOT NULL)"), logger: logger)
             try await setup.query(
                 PostgresQuery(unsafeSQL: "INSERT INTO \(table) SELECT g, decode(repeat('00', 80), 'hex') FROM generate_series(0, \(max(rows, 1) - 1)) g"),
@@ -288,7 +330,7 @@ public enum PostgresFleetBenchmark {
             try? await setup.close()
             throw PostgresRecordStore.mapError(error, "preparing the baseline table")
         }
-        let commits = Shared(0)
+        let commits = Counter()
         let start = ContinuousClock.now
         let end = start + .milliseconds(Int64(duration * 1000))
         do {
@@ -300,8 +342,12 @@ public enum PostgresFleetBenchmark {
                         do {
                             while ContinuousClock.now < end {
                                 let id = Int32(Int.random(in: 0..<max(rows, 1)))
-                                try await connection.query("UPDATE \(unescaped: table) SET payload = \(payload) WHERE id = \(id)", logger: logger)
-                                commits.withLock { $0 += 1 }
+                                if prepared {
+                                    _ = try await connection.execute(BaselineUpdate(payload: payload, id: id), logger: logger)
+                                } else {
+                                    try await connection.query("UPDATE \(unescaped: table) SET payload = \(payload) WHERE id = \(id)", logger: logger)
+                                }
+                                commits.increment()
                             }
                         } catch {
                             try? await connection.close()
@@ -322,6 +368,24 @@ public enum PostgresFleetBenchmark {
         try? await setup.close()
         return rate
     }
+}
+
+/// The prepared baseline's `UPDATE`.
+private struct BaselineUpdate: PostgresPreparedStatement {
+    static let table = "sessionvault_bench_prepared_baseline"
+    static let sql = "UPDATE \(table) SET payload = $1 WHERE id = $2"
+    typealias Row = ()
+    var payload: ByteBuffer
+    var id: Int32
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(payload)
+        bindings.append(id)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws {}
 }
 
 extension Result where Failure == PostgresServerMemory.Note {

@@ -12,7 +12,9 @@ public import SessionVaultKit
 /// by every session opened there; 1–100, default 10), `pool` (a name of 1–64 letters, digits, `-` or
 /// `_`: sessions whose locations name different pools never share connections, so that a stuck group
 /// of sessions cannot exhaust the connections of another; default: the unnamed pool), `lease_seconds` (the lease duration, 2–3600,
-/// default 15: see docs/LEASES.md).
+/// default 15: see docs/LEASES.md), `prepared_statements` (`true` (default): saves run as statements
+/// prepared once per connection; `false` for a pooler that does not carry protocol-level prepared
+/// statements, such as PgBouncer before 1.21 or with `max_prepared_statements = 0`).
 /// The password comes from `SESSION_VAULT_POSTGRES_PASSWORD_FILE`, `SESSION_VAULT_POSTGRES_PASSWORD`
 /// or the URL, in that order, and is never logged or printed (``description`` omits it).
 public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
@@ -49,6 +51,9 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     public var poolName: String
     /// How long a lease lasts without renewal (`lease_seconds`); renewed every third of it.
     public var leaseDuration: Duration
+    /// Whether saves run as prepared statements (`prepared_statements`, default true): parsed and
+    /// planned once per connection instead of on every save.
+    public var preparedStatements: Bool
 
     /// The default ``poolSize``.
     public static let defaultPoolSize = 10
@@ -119,6 +124,11 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
             self.leaseDuration = .milliseconds(Int64((seconds * 1000).rounded()))
         } else {
             self.leaseDuration = Self.defaultLeaseDuration
+        }
+        switch query["prepared_statements"]?.lowercased() {
+        case nil, "true", "1", "yes", "on": self.preparedStatements = true
+        case "false", "0", "no", "off": self.preparedStatements = false
+        default: throw VaultError(.invalidArgument, "prepared_statements must be true or false")
         }
         if let file = environment["SESSION_VAULT_POSTGRES_PASSWORD_FILE"], !file.isEmpty {
             guard let data = FileManager.default.contents(atPath: file), var text = String(data: data, encoding: .utf8) else {

@@ -10,8 +10,8 @@ import Synchronization
 /// opened there: a postgres-nio `PostgresClient` of at most ``PostgresLocation/poolSize`` connections,
 /// however many sessions are open. Pools live as long as the process.
 ///
-/// Every query is raced against its connection's close: postgres-nio 1.33.2 never answers a query
-/// written to a connection the server has already dropped.
+/// Every use of a connection is raced against its close (``ConnectionWatch``): postgres-nio 1.33.2
+/// never answers a query written to a connection the server has already dropped.
 public final class PostgresPool: Sendable {
     /// The most connections this pool opens.
     public let size: Int
@@ -27,6 +27,12 @@ public final class PostgresPool: Sendable {
     /// How many `withConnection` bodies hold a connection now: at a time-out, whether the pool was
     /// busy or could not open connections (the server down or unreachable).
     private let connectionsInUse = Atomic<Int>(0)
+    /// How many connections of the pool are in use now.
+    var inUse: Int { connectionsInUse.load(ordering: .relaxed) }
+    /// The calls waiting for a connection, timed out by one sweep per second (``leaseTimeout``).
+    private let waits = ConnectionWaits()
+    /// One close watch per open connection, by postgres-nio's connection id.
+    private let watches = ShardedTable<PostgresConnection.ID, ConnectionWatch>()
 
     private struct Key: Hashable {
         var host: String
@@ -79,13 +85,18 @@ public final class PostgresPool: Sendable {
         renewer = PostgresLeaseRenewer(logger: logger)
         let client = self.client
         Task.detached { await client.run() }
+        waits.startSweeping()
     }
 
     /// The longest wait for a free connection before ``VaultError/Code/io`` ("pool exhausted").
     static let leaseTimeout: Duration = .seconds(30)
 
     /// Runs `body` on one connection of the pool (a transaction stays on it). Waiting for a free
-    /// connection is bounded by ``leaseTimeout``; once `body` starts, it runs to its end.
+    /// connection is bounded by ``leaseTimeout`` (enforced by ``waits``); once `body` starts, it runs
+    /// to its end, or until its connection closes: then this returns
+    /// ``PooledConnection/ConnectionLost`` at once (postgres-nio 1.33.2 never answers a query written
+    /// to a connection the server has already dropped, ``ConnectionWatch``), and the abandoned `body`
+    /// can only fail or stay stuck on the dead connection, which the pool has already replaced.
     ///
     /// The caller's cancellation does not reach it (it runs in a task of its own, whose result the
     /// caller awaits): a vault call that has started finishes, as on SQLite, and cancellation is
@@ -93,51 +104,79 @@ public final class PostgresPool: Sendable {
     func withConnection<R: Sendable>(
         _ body: @escaping @Sendable (PooledConnection) async throws -> R
     ) async throws -> R {
-        let client = self.client
-        let logger = self.logger
-        let size = self.size
-        let pool = self
-        let state = Shared(WaitState.waiting)
-        let work = Task {
-            try await withThrowingTaskGroup(of: R?.self) { group in
-                group.addTask {
-                    try await client.withConnection { connection async throws -> R? in
-                        let started = state.withLock { state in
-                            guard state == .waiting else { return false }
-                            state = .started
-                            return true
+        let (client, logger, pool) = (self.client, self.logger, self)
+        let wait = ConnectionWait()
+        let work = Shared<Task<Void, Never>?>(nil)
+        waits.add(wait, deadline: .now + Self.leaseTimeout) { work.value?.cancel() }
+        defer { waits.remove(wait) }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<R, any Error>) in
+            let outcome = FirstResult(continuation)
+            let task = Task {
+                do {
+                    // A connection the pool hands over already closed (its close not yet processed
+                    // by the pool) has carried nothing of `body`: another one is leased instead.
+                    var attempt = 0
+                    while true {
+                        attempt += 1
+                        do {
+                            let result = try await client.withConnection { connection async throws -> R in
+                                guard wait.start() else { throw wait.exhausted(pool) }
+                                let watch = pool.watch(connection)
+                                guard !connection.isClosed, let ticket = watch.register({ outcome.resume(.failure(PooledConnection.ConnectionLost())) }) else {
+                                    throw ClosedWhenLeased()
+                                }
+                                defer { watch.unregister(ticket) }
+                                pool.connectionsInUse.add(1, ordering: .relaxed)
+                                defer { pool.connectionsInUse.subtract(1, ordering: .relaxed) }
+                                return try await body(PooledConnection(connection: connection, logger: logger))
+                            }
+                            outcome.resume(.success(result))
+                            return
+                        } catch is ClosedWhenLeased where attempt < Self.closedWhenLeasedAttempts {
+                            wait.waitAgain()
+                            continue
+                        } catch is ClosedWhenLeased {
+                            throw PooledConnection.ConnectionLost()
                         }
-                        guard started else { return nil }
-                        pool.connectionsInUse.add(1, ordering: .relaxed)
-                        defer { pool.connectionsInUse.subtract(1, ordering: .relaxed) }
-                        return try await body(PooledConnection(connection: connection, logger: logger))
                     }
+                } catch {
+                    // A time-out cancelled the wait (postgres-nio threw CancellationError).
+                    outcome.resume(.failure(wait.timedOut ? wait.exhausted(pool) : error))
                 }
-                group.addTask {
-                    try? await Task.sleep(for: Self.leaseTimeout)
-                    let timedOut = state.withLock { state in
-                        guard state == .waiting else { return false }
-                        state = .timedOut
-                        return true
-                    }
-                    if timedOut { throw PoolExhausted(size: size, inUse: pool.connectionsInUse.load(ordering: .relaxed)) }
-                    return nil
-                }
-                while let next = try await group.next() {
-                    if let result = next {
-                        group.cancelAll()
-                        return result
-                    }
-                }
-                throw PoolExhausted(size: size, inUse: pool.connectionsInUse.load(ordering: .relaxed))
             }
+            work.withLock { $0 = task }
         }
-        return try await work.value
     }
 
-    private enum WaitState: Sendable, Equatable {
-        case waiting, started, timedOut
+    /// How many connections one call leases at most when each turns out closed already.
+    static let closedWhenLeasedAttempts = 4
+
+    /// The leased connection was closed already: nothing was sent on it.
+    private struct ClosedWhenLeased: Error {}
+
+    /// The close watch of `connection` (made on its first use; dropped when it closes).
+    private func watch(_ connection: PostgresConnection) -> ConnectionWatch {
+        let id = connection.id
+        if let watch = watches[id] { return watch }
+        let watch = ConnectionWatch()
+        let added = watches.withLock(id) { watches -> ConnectionWatch in
+            if let existing = watches[id] { return existing }
+            watches[id] = watch
+            return watch
+        }
+        guard added === watch else { return added }
+        connection.closeFuture.whenComplete { [weak self] _ in
+            watch.connectionClosed()
+            self?.watches.remove(id)
+        }
+        return watch
     }
+
+    /// How many connections have a close watch now (one per open connection that was used).
+    var watchedConnections: Int { watches.count }
+
+    /// How many uses of the pool's connections are registered with their close watches now.
+    var registeredUses: Int { watches.filter { _, _ in true }.reduce(0) { $0 + $1.1.registered } }
 
     /// No connection became free within ``leaseTimeout``.
     struct PoolExhausted: Error {
@@ -163,49 +202,16 @@ public final class PostgresPool: Sendable {
         }
     }
 }
-
-/// One leased connection: queries raced against the connection's close.
-struct PooledConnection: Sendable {
-    let connection: PostgresConnection
-    let logger: Logger
-
-    /// The connection closed before a query could complete.
-    struct ConnectionLost: Error {}
-
-    /// Runs one query, failing fast when the connection is (or becomes) closed. The losing query
-    /// task is abandoned (it can only be stuck on a dead connection).
-    @discardableResult
-    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        if connection.isClosed { throw ConnectionLost() }
-        let connection = self.connection
-        let logger = self.logger
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresRowSequence, any Error>) in
-            let race = FirstResult(continuation)
-            Task {
-                do { race.resume(.success(try await connection.query(query, logger: logger))) } catch { race.resume(.failure(error)) }
-            }
-            connection.closeFuture.whenComplete { _ in race.resume(.failure(ConnectionLost())) }
+/// Resumes a continuation with whichever result arrives first.
+final class FirstResult<Value: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Value, any Error>?>
+    init(_ continuation: CheckedContinuation<Value, any Error>) { self.continuation = Mutex(continuation) }
+    func resume(_ result: Result<Value, any Error>) {
+        let pending = continuation.withLock { pending in
+            defer { pending = nil }
+            return pending
         }
-    }
-
-    /// The number of rows `query` returns (for `… RETURNING 1` statements).
-    func rowCount(_ query: PostgresQuery) async throws -> Int {
-        var count = 0
-        for try await _ in try await self.query(query) { count += 1 }
-        return count
-    }
-
-    /// Resumes a continuation with whichever result arrives first.
-    final class FirstResult<Value: Sendable>: Sendable {
-        private let continuation: Mutex<CheckedContinuation<Value, any Error>?>
-        init(_ continuation: CheckedContinuation<Value, any Error>) { self.continuation = Mutex(continuation) }
-        func resume(_ result: Result<Value, any Error>) {
-            let pending = continuation.withLock { pending in
-                defer { pending = nil }
-                return pending
-            }
-            pending?.resume(with: result)
-        }
+        pending?.resume(with: result)
     }
 }
 #endif

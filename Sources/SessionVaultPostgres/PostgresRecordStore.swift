@@ -193,8 +193,8 @@ public final class PostgresRecordStore: RecordStore {
     }
 
     /// Applies the transaction atomically, fenced by the lease. Record upserts and deletions (every
-    /// hot-path save) are one statement, one round trip (``singleStatement(_:sessionKey:token:instance:)``),
-    /// that writes only while this holder's token, instance id and expiry are current; a transaction
+    /// hot-path save) are one statement, one round trip (``singleStatement(_:sessionKey:token:instance:)``,
+    /// prepared once per connection unless the location says `prepared_statements=false`), that writes only while this holder's token, instance id and expiry are current; a transaction
     /// that also replaces the header or keyslots, or every record, runs in `BEGIN … COMMIT` after the
     /// same check. Both lock the lease row `FOR KEY SHARE`, so a takeover, which changes the token (a
     /// key column), waits for the commit; a renewal does not. A refused write throws ``VaultError/Code/leaseLost``.
@@ -206,12 +206,13 @@ public final class PostgresRecordStore: RecordStore {
         let statements = single == nil ? Self.transactionStatements(transaction, sessionKey: sessionKey) : []
         guard single != nil || !statements.isEmpty else { return }
         let fence = lease.fence
+        let prepared = location.preparedStatements
         let sent = CommitSent()
         do throws(VaultError) {
             try await run("saving") { connection in
                 if let single {
                     sent.mark()
-                    guard try await connection.rowCount(single) == 1 else { throw FenceRefused() }
+                    guard try await single.rowCount(on: connection, prepared: prepared) == 1 else { throw FenceRefused() }
                     return
                 }
                 try await Self.inTransaction(connection, beforeCommit: { sent.mark() }) {
@@ -298,56 +299,27 @@ public final class PostgresRecordStore: RecordStore {
     /// session, thousands of channels) run in `BEGIN … COMMIT`, where round trips matter less.
     static let singleStatementLimit = 64
 
-    /// The fenced write as one statement when the transaction only upserts and deletes at most
-    /// ``singleStatementLimit`` records, each tag once (nil otherwise: then it runs in `BEGIN … COMMIT`). Its first CTE is the fence
-    /// (`SELECT … FOR KEY SHARE` on the lease row, as in ``PostgresLease/fence``); the deletion and the
-    /// upsert read it, so neither writes a row unless the fence returned its row, and the statement
-    /// returns exactly one row when the fence held. One statement is one implicit transaction: the
-    /// lease row's lock is held from the check to the commit, as in the `BEGIN … COMMIT` path.
+    /// The fenced write as one statement (``FencedRecordWrite``) when the transaction only upserts and
+    /// deletes at most ``singleStatementLimit`` records, each tag once (nil otherwise: then it runs in
+    /// `BEGIN … COMMIT`).
     static func singleStatement(
         _ transaction: RecordTransaction, sessionKey: ByteBuffer, token: Int64, instance: String
-    ) -> PostgresQuery? {
+    ) -> FencedRecordWrite? {
         guard transaction.header == nil, transaction.keyslots == nil, !transaction.replacesAllRecords,
             !(transaction.upserts.isEmpty && transaction.deletions.isEmpty)
         else { return nil }
         let tags = transaction.upserts.map(\.tag) + transaction.deletions
         guard tags.count <= singleStatementLimit, Set(tags).count == tags.count else { return nil }
-        if transaction.deletions.isEmpty, transaction.upserts.count == 1, let record = transaction.upserts.first {
-            // The hot path (one update-state, channel or data-center row): no arrays to unnest.
-            return """
-                WITH lease AS (
-                    SELECT 1 FROM sessionvault_lease WHERE session = \(sessionKey) AND token = \(token)
-                        AND holder_instance = \(instance) AND expires_at > clock_timestamp() FOR KEY SHARE)
-                INSERT INTO sessionvault_record (session, tag, kind, nonce, ciphertext)
-                SELECT \(sessionKey), \(ByteBuffer(bytes: record.tag)), \(Int16(record.maskedKind)),
-                       \(ByteBuffer(bytes: record.nonce)), \(ByteBuffer(bytes: record.ciphertext)) FROM lease
-                ON CONFLICT (session, tag) DO UPDATE SET kind = EXCLUDED.kind, nonce = EXCLUDED.nonce,
-                    ciphertext = EXCLUDED.ciphertext
-                RETURNING 1
-                """
+        let fence = FencedRecordWrite.Fence(sessionKey: sessionKey, token: token, instance: instance)
+        let rows = transaction.upserts.map { record in
+            FencedRecordWrite.SealedRecordRow(
+                tag: ByteBuffer(bytes: record.tag), kind: Int16(record.maskedKind),
+                nonce: ByteBuffer(bytes: record.nonce), ciphertext: ByteBuffer(bytes: record.ciphertext))
         }
-        let upserts = transaction.upserts
-        return """
-            WITH lease AS (
-                SELECT 1 FROM sessionvault_lease WHERE session = \(sessionKey) AND token = \(token)
-                    AND holder_instance = \(instance) AND expires_at > clock_timestamp() FOR KEY SHARE),
-            removed AS (
-                DELETE FROM sessionvault_record
-                WHERE session = \(sessionKey) AND tag = ANY(\(transaction.deletions.map { ByteBuffer(bytes: $0) })::bytea[])
-                  AND EXISTS (SELECT 1 FROM lease)
-                RETURNING 1),
-            written AS (
-                INSERT INTO sessionvault_record (session, tag, kind, nonce, ciphertext)
-                SELECT \(sessionKey), r.tag, r.kind, r.nonce, r.ciphertext
-                FROM lease, unnest(\(upserts.map { ByteBuffer(bytes: $0.tag) })::bytea[],
-                                   \(upserts.map { Int16($0.maskedKind) })::smallint[],
-                                   \(upserts.map { ByteBuffer(bytes: $0.nonce) })::bytea[],
-                                   \(upserts.map { ByteBuffer(bytes: $0.ciphertext) })::bytea[]) AS r(tag, kind, nonce, ciphertext)
-                ON CONFLICT (session, tag) DO UPDATE SET kind = EXCLUDED.kind, nonce = EXCLUDED.nonce,
-                    ciphertext = EXCLUDED.ciphertext
-                RETURNING 1)
-            SELECT 1 FROM lease
-            """
+        if transaction.deletions.isEmpty, rows.count == 1 {
+            return .upsert(FencedRecordWrite.Upsert(fence: fence, record: rows[0]))
+        }
+        return .changes(FencedRecordWrite.Changes(fence: fence, deletions: transaction.deletions.map { ByteBuffer(bytes: $0) }, upserts: rows))
     }
 
     /// Asks PostgreSQL to reclaim dead row versions of the vault tables (old ciphertexts and wrapped

@@ -14,4 +14,15 @@ final class Shared<Value: Sendable>: Sendable {
     /// The current value.
     var value: Value { mutex.withLock { $0 } }
 }
+
+/// A counter that many tasks bump at once without taking a lock (benchmark tallies).
+final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Adds one.
+    func increment() { count.add(1, ordering: .relaxed) }
+
+    /// The current count.
+    var value: Int { count.load(ordering: .relaxed) }
+}
 #endif

@@ -79,12 +79,15 @@ struct PostgresCLITests {
         #expect(result.status == 0, "\(result.err)")
         let json = try result.json()
         for key in ["fleet_open_s", "fleet_connections_max", "fleet_saves_per_s", "fleet_baseline_commits_per_s",
-                    "fleet_renewals_per_s", "fleet_renewal_share", "fleet_takeover_s", "fleet_sessions", "fleet_pool_size"] {
+                    "fleet_baseline_prepared_commits_per_s", "fleet_saves_vs_prepared_baseline", "fleet_saves_on_vault_executor_per_s",
+                    "fleet_saves_on_vault_executor_vs_baseline", "fleet_saves_on_vault_executor_vs_prepared_baseline", "fleet_renewals_per_s", "fleet_renewal_share", "fleet_takeover_s", "fleet_sessions", "fleet_pool_size"] {
             #expect(json[key] is NSNumber, "\(key) missing")
         }
         #expect(json["fleet_sessions"] as? Int == 5)
         #expect((json["fleet_connections_max"] as? Int).map { (1...3).contains($0) } == true)
         #expect((json["fleet_saves_per_s"] as? Double ?? 0) > 0)
+        #expect((json["fleet_baseline_prepared_commits_per_s"] as? Double ?? 0) > 0)
+        #expect((json["fleet_saves_on_vault_executor_per_s"] as? Double ?? 0) > 0)
         // One renewal statement renews every lease of the pool: never more statements than leases renewed.
         let statements = try #require(json["fleet_renewal_statements_per_s"] as? Double)
         #expect(statements > 0 && statements <= (json["fleet_renewals_per_s"] as? Double ?? 0))

@@ -38,14 +38,28 @@ struct PostgresFencedSaveTests {
 
     /// Upserts and deletions of several records land together; after a takeover, the old holder's
     /// multi-record statement is refused by the database (lease-lost naming its token) and writes
-    /// nothing, not even the deletion; the new holder's data stays intact.
-    @Test func aMultiRecordSaveIsFencedByTheDatabase() async throws {
-        let location = try PostgresTestServer.location(session: "fenced-multi-\(UUID().uuidString)", query: "&lease_seconds=30")
+    /// nothing, not even the deletion; the new holder's data stays intact. The same as a prepared
+    /// statement (the default) and as one-off queries (`prepared_statements=false`, for poolers
+    /// without protocol-level prepared statements).
+    @Test(arguments: [true, false]) func aMultiRecordSaveIsFencedByTheDatabase(prepared: Bool) async throws {
+        let location = try PostgresTestServer.location(
+            session: "fenced-multi-\(UUID().uuidString)",
+            query: "&lease_seconds=30&prepared_statements=\(prepared)&pool_size=1&pool=fenced-\(prepared)")
+        #expect(location.preparedStatements == prepared)
         let first = try await PostgresRecordStore.connect(to: location)
         try await first.commit(RecordTransaction(upserts: [record(1, 10), record(2, 10), record(3, 10)]))
         #expect(try await contents(first) == [1: 10, 2: 10, 3: 10])
         try await first.commit(RecordTransaction(upserts: [record(1, 11), record(4, 11)], deletions: [record(2, 0).tag]))
         #expect(try await contents(first) == [1: 11, 3: 10, 4: 11])
+        // The pool's one connection holds the statement prepared, or nothing of this build's.
+        let preparedNames = try await first.pool.withConnection { connection -> [String] in
+            var names: [String] = []
+            for try await name in try await connection.query("SELECT name FROM pg_prepared_statements ORDER BY name").decode(String.self) {
+                names.append(name)
+            }
+            return names
+        }
+        #expect(preparedNames == (prepared ? [FencedRecordWrite.Changes.name] : []), "\(preparedNames)")
 
         // The lease ends early (by hand); a second holder takes over and writes; the first has not noticed.
         #expect(try await PostgresAdmin.edit(location, "UPDATE sessionvault_lease SET expires_at = clock_timestamp() - interval '1 second' WHERE session = $1 RETURNING 1") == 1)
@@ -61,6 +75,13 @@ struct PostgresFencedSaveTests {
         } catch {
             #expect(error.code == .leaseLost)
             #expect(error.message.contains("fencing token \(first.lease.token)"))
+        }
+        // The one-record statement (the hot path) is refused the same way.
+        do {
+            try await first.commit(RecordTransaction(upserts: [record(1, 98)]))
+            Issue.record("a stale holder's one-record save landed")
+        } catch {
+            #expect(error.code == .leaseLost)
         }
         #expect(try await contents(second) == [1: 11, 3: 10, 4: 11, 5: 20])
         try await first.close()

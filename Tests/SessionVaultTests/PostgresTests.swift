@@ -37,6 +37,12 @@ struct PostgresTests {
         #expect(viaEnvironment.poolName == "")
         let named = try PostgresLocation(parsing: "postgres://u@h/d?session=a&pool=critical_bots-2", environment: [:])
         #expect(named.poolName == "critical_bots-2")
+        #expect(named.preparedStatements)
+        #expect(try !PostgresLocation(parsing: "postgres://u@h/d?session=a&prepared_statements=false", environment: [:]).preparedStatements)
+        #expect(try PostgresLocation(parsing: "postgres://u@h/d?session=a&prepared_statements=TRUE", environment: [:]).preparedStatements)
+        #expect(throws: VaultError(.invalidArgument, "prepared_statements must be true or false")) {
+            _ = try PostgresLocation(parsing: "postgres://u@h/d?session=a&prepared_statements=sometimes", environment: [:])
+        }
         for bad in ["postgres://db.example/fleet?session=a", "postgres://u@db.example/fleet", "http://u@h/d?session=a", "pg:x",
                     "postgres://u@h/d?session=a&sslmode=maybe", "postgres://u@h/d?session=a&pool=",
                     "postgres://u@h/d?session=a&pool=a%20b", "postgres://u@h/d?session=a&pool=" + String(repeating: "p", count: 65)] {
@@ -97,6 +103,31 @@ struct PostgresTests {
         }
         guard bound else { throw POSIXError(.EADDRINUSE) }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A pool watches each of its connections' close with one callback, registered on first use and
+    /// dropped with the connection: not one per query, which the connection's close future would keep
+    /// for the connection's whole life. After 300 saves from 3 sessions at once through a pool of 2,
+    /// at most 2 connections are watched and no use of them is still registered.
+    @Test func aPoolWatchesEachConnectionOnce() async throws {
+        let pool = "watch-\(UUID().uuidString.prefix(8))"
+        let locations = try (0..<3).map { index in
+            try PostgresTestServer.location(session: "watch-\(index)-\(UUID().uuidString)", query: "&pool_size=2&pool=\(pool)")
+        }
+        var vaults: [SessionVault] = []
+        for location in locations { vaults.append(try await open(location)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for vault in vaults {
+                group.addTask {
+                    for round in 0..<100 { try await vault.saveUpdateState(pts: Int32(round), qts: 0, date: 0, seq: 0) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let shared = try PostgresPool.shared(for: locations[0], logger: PostgresAdmin.logger)
+        #expect((1...2).contains(shared.watchedConnections), "\(shared.watchedConnections) connections watched")
+        #expect(shared.registeredUses == 0)
+        for vault in vaults { try await vault.delete() }
     }
 
     @Test func aConnectionKilledMidSaveLeavesTheLastCommit() async throws {
