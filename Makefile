@@ -30,9 +30,11 @@ test: deps docs-check
 	$(SWIFT) build --build-tests $(STRICT) $(WITH_POSTGRES)
 	@$(MAKE) --no-print-directory interop-venvs || echo "make test: no interop venvs; the real-library export check is SKIPPED (see the test log)"
 	@$(MAKE) --no-print-directory converted-venvs || echo "make test: no tgconvertor venv; the converted-fixture checks are SKIPPED"
-	scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES)
+	@# A run that hangs is stopped with SIGQUIT (the Swift runtime prints every thread's backtrace)
+	@# long before CI's limit: the main run takes 1-2 min, the lease suites about 30 s.
+	timeout -k 30 -s QUIT 900 scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES)
 	@# Timing-sensitive (renewals within 2-4 s) and heavy (1,000 sessions): alone.
-	SESSION_VAULT_LEASE_TESTS=1 scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES) --filter "PostgresLeaseTests|PostgresRenewalBatchTests"
+	SESSION_VAULT_LEASE_TESTS=1 timeout -k 30 -s QUIT 600 scripts/with-postgres.sh $(SWIFT) test --skip-build $(WITH_POSTGRES) --filter "PostgresLeaseTests|PostgresRenewalBatchTests"
 	@# About a hundred Python processes: alone, not beside the timing-sensitive tests.
 	SESSION_VAULT_REAL_LIBRARIES=1 $(SWIFT) test --skip-build $(WITH_POSTGRES) --filter InteropRealLibraryTests
 	$(BIN) demo --saves 100
