@@ -131,22 +131,24 @@ extension SessionVault {
             let session = currentSession
             var changes = RecordChanges()
 
-            // Data centers.
+            // Data centers (skipped by the batches of the update hot path, which touch none).
             var deletedDataCenters = batch.dataCenterDeletions
-            if batch.keepsOnlySavedDataCenters {
-                for dataCenter in session.dataCenters where batch.dataCenterUpserts[dataCenter.identity] == nil {
-                    deletedDataCenters.insert(dataCenter.identity)
+            if !batch.dataCenterUpserts.isEmpty || !batch.dataCenterDeletions.isEmpty || batch.keepsOnlySavedDataCenters {
+                if batch.keepsOnlySavedDataCenters {
+                    for dataCenter in session.dataCenters where batch.dataCenterUpserts[dataCenter.identity] == nil {
+                        deletedDataCenters.insert(dataCenter.identity)
+                    }
                 }
-            }
-            let stored = Dictionary(uniqueKeysWithValues: session.dataCenters.map { ($0.identity, $0) })
-            for identity in batch.dataCenterUpserts.keys.sorted() {
-                let dataCenter = batch.dataCenterUpserts[identity]!
-                guard stored[identity] != dataCenter else { continue }
-                changes.upsert(try sealDataCenter(dataCenter, sealer: sealer), isNew: stored[identity] == nil)
-            }
-            deletedDataCenters = deletedDataCenters.filter { stored[$0] != nil }
-            for identity in deletedDataCenters.sorted() {
-                changes.delete(keys.tag(kind: .dataCenter, identity: RecordCodec.dataCenterIdentity(identity)))
+                let stored = Dictionary(uniqueKeysWithValues: session.dataCenters.map { ($0.identity, $0) })
+                for identity in batch.dataCenterUpserts.keys.sorted() {
+                    let dataCenter = batch.dataCenterUpserts[identity]!
+                    guard stored[identity] != dataCenter else { continue }
+                    changes.upsert(try sealDataCenter(dataCenter, sealer: sealer), isNew: stored[identity] == nil)
+                }
+                deletedDataCenters = deletedDataCenters.filter { stored[$0] != nil }
+                for identity in deletedDataCenters.sorted() {
+                    changes.delete(keys.tag(kind: .dataCenter, identity: RecordCodec.dataCenterIdentity(identity)))
+                }
             }
 
             // User.

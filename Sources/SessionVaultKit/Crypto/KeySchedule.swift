@@ -68,22 +68,30 @@ final class KeySchedule {
     /// K_record = BLAKE2b-256(DEK, label ‖ vault_id ‖ u8 kind ‖ tag ‖ u32le format_version), into the scratch key.
     /// The returned buffer is overwritten by the next call.
     func recordKey(kind: RecordKind, tag: [UInt8]) -> SecretBytes {
-        var suffix: [UInt8] = vaultID
-        suffix.append(kind.rawValue)
-        suffix.append(contentsOf: tag)
-        suffix.append(contentsOf: ByteWriter.littleEndian(formatVersion))
-        let label = Self.label("record-key")
+        // Hashed as five parts, which is the same BLAKE2b input as their concatenation: no
+        // intermediate array per record (this runs on every save and every load of a record).
+        var kindByte = kind.rawValue
+        var version = formatVersion.littleEndian
         dataKey.withUnsafeBytes { key in
-            label.withUnsafeBytes { labelBytes in
-                suffix.withUnsafeBytes { suffixBytes in
-                    recordKeyScratch.withUnsafeMutableBytes {
-                        Blake2b.hash(into: $0, key: key, parts: [labelBytes, suffixBytes])
+            Self.recordKeyLabel.withUnsafeBytes { labelBytes in
+                vaultID.withUnsafeBytes { idBytes in
+                    tag.withUnsafeBytes { tagBytes in
+                        withUnsafeBytes(of: &kindByte) { kindBytes in
+                            withUnsafeBytes(of: &version) { versionBytes in
+                                recordKeyScratch.withUnsafeMutableBytes {
+                                    Blake2b.hash(into: $0, key: key, parts: [labelBytes, idBytes, kindBytes, tagBytes, versionBytes])
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
         return recordKeyScratch
     }
+
+    /// The label of ``recordKey(kind:tag:)``, built once.
+    private static let recordKeyLabel = label("record-key")
 
     /// magic ‖ u32le version ‖ vault_id ‖ u32le slot count ‖ per slot (ascending):
     /// u8 slot ‖ u8 kind ‖ u8 kdf ‖ u64le ops ‖ u64le mem ‖ (u32le length ‖ bytes) for salt, nonce, wrapped key.

@@ -16,6 +16,10 @@ final class RecordSealer {
     let padsPlaintexts: Bool
     /// Guarded scratch memory for plaintexts, reused for every record (callers are serialised by the vault).
     private let scratch: SecretBytes
+    /// Tag and mask of each kind's record with an empty identity (the update state, the user, the
+    /// extras, the manifest), derived on first use: the update state is saved on every update.
+    /// Both are public values (they are stored in clear in every row).
+    private var singletonLabels: [RecordKind: (tag: [UInt8], mask: UInt8)] = [:]
 
     init(keys: KeySchedule, cipher: any RecordCipher = SecretBoxCipher()) throws(VaultError) {
         self.keys = keys
@@ -30,22 +34,36 @@ final class RecordSealer {
         identity: [UInt8],
         encode: (inout ByteWriter) throws(VaultError) -> Void
     ) throws(VaultError) -> SealedRecord {
-        let tag = keys.tag(kind: kind, identity: identity)
+        let (tag, mask) = label(kind: kind, identity: identity)
         let key = keys.recordKey(kind: kind, tag: tag)
-        defer { scratch.wipe() }
+        // Only the prefix a record used is wiped (not all 64 KiB per save): the writer never
+        // reserves past what it writes, and padding ends at `padded`.
+        var used = 0
+        defer { scratch.wipe(prefix: used) }
         let sealed = try scratch.withUnsafeMutableBytes { (buffer) throws(VaultError) in
             var writer = ByteWriter(buffer)
+            defer { used = max(used, writer.count) }
             try encode(&writer)
             guard padsPlaintexts else { return cipher.seal(writer.written, key: key) }
             let padded = try RecordPadding.pad(buffer, count: writer.count)
+            used = padded
             return cipher.seal(UnsafeRawBufferPointer(rebasing: buffer[0..<padded]), key: key)
         }
         return SealedRecord(
             tag: tag,
-            maskedKind: kind.rawValue ^ keys.mask(tag: tag),
+            maskedKind: kind.rawValue ^ mask,
             nonce: sealed.nonce,
             ciphertext: sealed.ciphertext
         )
+    }
+
+    /// The tag of (`kind`, `identity`) and the mask of that tag; cached for empty identities.
+    private func label(kind: RecordKind, identity: [UInt8]) -> (tag: [UInt8], mask: UInt8) {
+        if identity.isEmpty, let cached = singletonLabels[kind] { return cached }
+        let tag = keys.tag(kind: kind, identity: identity)
+        let label = (tag: tag, mask: keys.mask(tag: tag))
+        if identity.isEmpty { singletonLabels[kind] = label }
+        return label
     }
 
     /// Opens and decodes a record.
@@ -72,8 +90,8 @@ final class RecordSealer {
             throw VaultError(.tampered, "a record's kind does not authenticate (row altered or moved)")
         }
         let key = keys.recordKey(kind: kind, tag: record.tag)
-        defer { scratch.wipe() }
         let plaintextCount = record.ciphertext.count - cipher.overheadByteCount
+        defer { scratch.wipe(prefix: plaintextCount) }
         return try scratch.withUnsafeMutableBytes { (buffer) throws(VaultError) in
             let output = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<plaintextCount])
             let opened = record.ciphertext.withUnsafeBytes { ciphertext in

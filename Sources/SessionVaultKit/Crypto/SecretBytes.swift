@@ -120,6 +120,13 @@ public final class SecretBytes: @unchecked Sendable {
     package func wipe() {
         sodium_memzero(pointer, max(count, 1))
     }
+
+    /// Zeroes the first `byteCount` bytes (all of them when `byteCount` is larger): for scratch
+    /// memory of which a call used only a prefix.
+    package func wipe(prefix byteCount: Int) {
+        let bytes = min(max(byteCount, 0), count)
+        if bytes > 0 { sodium_memzero(pointer, bytes) }
+    }
 }
 
 extension SecretBytes: CustomStringConvertible, CustomDebugStringConvertible {
