@@ -416,6 +416,13 @@ final class AgentHarness: @unchecked Sendable {
 
     /// The next line of standard output, as text (waits up to 120 s: a loaded CI machine is slow).
     func readRawLine() async throws -> String {
+        try await readTimedLine().line
+    }
+
+    /// The next line of standard output and when it arrived: the instant its last byte was read
+    /// from the pipe (on a reader thread), not when this task got round to looking, which on a
+    /// machine busy with other tests can be seconds later.
+    func readTimedLine() async throws -> (line: String, arrived: ContinuousClock.Instant) {
         let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {
             if let line = lines.next() { return line }
@@ -473,20 +480,25 @@ final class AgentHarness: @unchecked Sendable {
 
     /// Splits a stream into lines, and keeps every byte (for the secret scan).
     final class LineCollector: Sendable {
-        private let state = Mutex((buffer: Data(), lines: [String](), finished: false, raw: [UInt8]()))
+        private let state = Mutex(
+            (buffer: Data(), lines: [(line: String, arrived: ContinuousClock.Instant)](), finished: false, raw: [UInt8]()))
         func append(_ chunk: Data) {
+            let arrived = ContinuousClock.now
             state.withLock { state in
                 state.raw.append(contentsOf: chunk)
                 state.buffer.append(chunk)
                 while let newline = state.buffer.firstIndex(of: 10) {
-                    state.lines.append(String(decoding: state.buffer[state.buffer.startIndex..<newline], as: UTF8.self))
+                    let line = String(decoding: state.buffer[state.buffer.startIndex..<newline], as: UTF8.self)
+                    state.lines.append((line, arrived))
                     state.buffer.removeSubrange(state.buffer.startIndex...newline)
                 }
             }
         }
         func finish() { state.withLock { $0.finished = true } }
         var isFinished: Bool { state.withLock { $0.finished && $0.lines.isEmpty } }
-        func next() -> String? { state.withLock { $0.lines.isEmpty ? nil : $0.lines.removeFirst() } }
+        func next() -> (line: String, arrived: ContinuousClock.Instant)? {
+            state.withLock { $0.lines.isEmpty ? nil : $0.lines.removeFirst() }
+        }
         var raw: [UInt8] { state.withLock { $0.raw } }
     }
 }
