@@ -74,6 +74,37 @@ struct SecretHygieneTests {
         }
     }
 
+    /// The sealing scratch buffer is reused for every record and wiped only as far as each record
+    /// used it: after a long record, a short one, an open, and an open whose plaintext does not
+    /// decode, none of the plaintexts is left in it and every byte a record used is zero.
+    @Test func theSealingScratchHoldsNoPlaintextAfterUse() throws {
+        let keys = try KeySchedule(dataKey: try SecretBytes.random(count: 32), vaultID: [UInt8](repeating: 7, count: 16))
+        let sealer = try RecordSealer(keys: keys)
+        func scratch() -> [UInt8] { sealer.scratch.withUnsafeBytes { Array($0) } }
+        func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+            haystack.count >= needle.count && (0...(haystack.count - needle.count)).contains { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+        }
+        let long = [UInt8]((0..<3_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) })
+        let short = Array("a short plaintext marker".utf8)
+        var sealed: [SealedRecord] = []
+        for plaintext in [long, short] {
+            sealed.append(try sealer.seal(kind: .updateState, identity: []) { (writer) throws(VaultError) in
+                try plaintext.withBytes { (bytes) throws(VaultError) in try writer.bytes(bytes) }
+            })
+            let after = scratch()
+            #expect(!contains(after, Array(long[1_000..<1_032])) && !contains(after, short))
+            #expect(after[0..<3_200].allSatisfy { $0 == 0 }, "a byte the records used is not zero")
+        }
+        // Opening decodes into the same buffer; these plaintexts are no valid update state, so the
+        // decode throws after decryption, and the buffer is wiped all the same.
+        for record in sealed {
+            #expect(throws: VaultError.self) { _ = try sealer.open(record) }
+            let after = scratch()
+            #expect(!contains(after, Array(long[1_000..<1_032])) && !contains(after, short))
+            #expect(after[0..<3_200].allSatisfy { $0 == 0 })
+        }
+    }
+
     @Test func authKeyEqualityComparesBytes() throws {
         let a = try patternKey(seed: 5)
         let b = try patternKey(seed: 5)

@@ -14,8 +14,10 @@ final class RecordSealer {
     let cipher: any RecordCipher
     /// Whether plaintexts are padded: the vault's format version is 2 or later.
     let padsPlaintexts: Bool
-    /// Guarded scratch memory for plaintexts, reused for every record (callers are serialised by the vault).
-    private let scratch: SecretBytes
+    /// Guarded scratch memory for plaintexts, reused for every record (callers are serialised by the
+    /// vault). After every seal and open, whether it succeeded or threw, the prefix that record used
+    /// is zeroed, so no plaintext stays in it (`SecretHygieneTests/theSealingScratchHoldsNoPlaintextAfterUse`).
+    let scratch: SecretBytes
     /// Tag and mask of each kind's record with an empty identity (the update state, the user, the
     /// extras, the manifest), derived on first use: the update state is saved on every update.
     /// Both are public values (they are stored in clear in every row).
