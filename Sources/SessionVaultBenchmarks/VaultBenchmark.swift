@@ -31,19 +31,21 @@ public struct VaultBenchmark: Sendable {
 
         progress("raw pwrite+fdatasync of a 4 KiB page")
         var fdatasync: [Double] = []
-        progress("durable and NORMAL hot paths, sealed and identity, \(rounds) rounds of \(savesPerRound)")
+        progress("durable and NORMAL hot paths, sealed and identity, and the store's commit alone, \(rounds) rounds of \(savesPerRound)")
         var durable: [Double] = []
         var normal: [Double] = []
         var durableIdentity: [Double] = []
         var normalIdentity: [Double] = []
         var batched: [Double] = []
         var durableOnVaultExecutor: [Double] = []
+        var storageCommit: [Double] = []
         let sealedFull = try await makeVault(work + "/sealed-full", durability: .full, identity: false)
         let identityFull = try await makeVault(work + "/identity-full", durability: .full, identity: true)
         let sealedNormal = try await makeVault(work + "/sealed-normal", durability: .normal, identity: false)
         let identityNormal = try await makeVault(work + "/identity-normal", durability: .normal, identity: true)
         for round in 0..<rounds {
             fdatasync.append(try Self.fdatasyncRate(path: work + "/page.bin", operations: savesPerRound))
+            storageCommit.append(try await sealedFull.storageCommitRate(commits: savesPerRound))
             // Alternate which goes first, so neither always runs on a warmer cache.
             let pairs: [(SessionVault, Bool)] =
                 round % 2 == 0
@@ -157,6 +159,7 @@ public struct VaultBenchmark: Sendable {
 
         return BenchmarkReport(
             fdatasyncOpsPerSecond: Statistic(fdatasync),
+            storageCommitOpsPerSecond: Statistic(storageCommit),
             durableSaveOpsPerSecond: Statistic(durable),
             durableSaveOnVaultExecutorOpsPerSecond: Statistic(durableOnVaultExecutor),
             normalSaveOpsPerSecond: Statistic(normal),
