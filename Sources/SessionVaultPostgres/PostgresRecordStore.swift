@@ -384,16 +384,7 @@ public final class PostgresRecordStore: RecordStore {
         // Usually the layout is current: then no DDL runs (CREATE INDEX IF NOT EXISTS would still
         // take a table lock and wait behind every write in flight).
         let stored = try await run(pool, "reading the vault layout in \(location)") { connection -> [Int32] in
-            var exists = false
-            for try await found in try await connection.query("SELECT to_regclass('sessionvault_layout') IS NOT NULL").decode(Bool.self) {
-                exists = found
-            }
-            guard exists else { return [] }
-            var versions: [Int32] = []
-            for try await value in try await connection.query("SELECT version FROM sessionvault_layout").decode(Int32.self) {
-                versions.append(value)
-            }
-            return versions
+            try await storedLayout(connection)
         }
         if stored.count == 1, stored[0] > version {
             throw VaultError(.io, "the database holds vault layout \(stored[0]); this build knows layout \(version) at most")
@@ -405,6 +396,10 @@ public final class PostgresRecordStore: RecordStore {
         try await run(pool, "creating the vault tables in \(location)") { connection in
             try await inTransaction(connection) {
                 try await connection.query("SELECT pg_advisory_xact_lock(\(schemaLockKey))")
+                // Openers that found no layout queue here together (every process of a fleet
+                // started on a new database): the first creates it; the others find it current and
+                // run no DDL, so that they take no table lock behind, and block no write.
+                if try await storedLayout(connection) == [version] { return }
                 for statement in schema { try await connection.query(PostgresQuery(unsafeSQL: statement)) }
                 var stored: [Int32] = []
                 for try await value in try await connection.query("SELECT version FROM sessionvault_layout").decode(Int32.self) {
@@ -420,6 +415,20 @@ public final class PostgresRecordStore: RecordStore {
             }
         }
         pool.schemaReady.withLock { $0 = true }
+    }
+
+    /// The versions in `sessionvault_layout` (none when the table does not exist).
+    static func storedLayout(_ connection: PooledConnection) async throws -> [Int32] {
+        var exists = false
+        for try await found in try await connection.query("SELECT to_regclass('sessionvault_layout') IS NOT NULL").decode(Bool.self) {
+            exists = found
+        }
+        guard exists else { return [] }
+        var versions: [Int32] = []
+        for try await value in try await connection.query("SELECT version FROM sessionvault_layout").decode(Int32.self) {
+            versions.append(value)
+        }
+        return versions
     }
 
     /// The tables are shared by every session of the database: a trigger or rule that someone with
