@@ -399,7 +399,7 @@ public final class PostgresRecordStore: RecordStore {
                 // Openers that found no layout queue here together (every process of a fleet
                 // started on a new database): the first creates it; the others find it current and
                 // run no DDL, so that they take no table lock behind, and block no write.
-                if try await storedLayout(connection) == [version] { return }
+                if try await layoutIsCurrent(connection, version) { return }
                 for statement in schema { try await connection.query(PostgresQuery(unsafeSQL: statement)) }
                 var stored: [Int32] = []
                 for try await value in try await connection.query("SELECT version FROM sessionvault_layout").decode(Int32.self) {
@@ -429,6 +429,26 @@ public final class PostgresRecordStore: RecordStore {
             versions.append(value)
         }
         return versions
+    }
+
+    /// Whether `sessionvault_layout` in the current schema holds exactly `version`, read so that a
+    /// table committed by another transaction since this one began is seen: `to_regclass` (as in
+    /// ``storedLayout(_:)``) takes no lock, so in a transaction that began before the table was
+    /// created it may still answer from the backend's cache that there is none. Reading `pg_class`
+    /// uses the statement's snapshot; the `SELECT` then locks the table, which refreshes that cache.
+    static func layoutIsCurrent(_ connection: PooledConnection, _ version: Int32) async throws -> Bool {
+        var exists = false
+        let lookup: PostgresQuery = """
+            SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                           WHERE c.relname = 'sessionvault_layout' AND n.nspname = current_schema())
+            """
+        for try await found in try await connection.query(lookup).decode(Bool.self) { exists = found }
+        guard exists else { return false }
+        var versions: [Int32] = []
+        for try await value in try await connection.query("SELECT version FROM sessionvault_layout").decode(Int32.self) {
+            versions.append(value)
+        }
+        return versions == [version]
     }
 
     /// The tables are shared by every session of the database: a trigger or rule that someone with
