@@ -424,11 +424,7 @@ public final class PostgresRecordStore: RecordStore {
             exists = found
         }
         guard exists else { return [] }
-        var versions: [Int32] = []
-        for try await value in try await connection.query("SELECT version FROM sessionvault_layout").decode(Int32.self) {
-            versions.append(value)
-        }
-        return versions
+        return try await layoutVersions(connection)
     }
 
     /// Whether `sessionvault_layout` in the current schema holds exactly `version`, read so that a
@@ -444,11 +440,16 @@ public final class PostgresRecordStore: RecordStore {
             """
         for try await found in try await connection.query(lookup).decode(Bool.self) { exists = found }
         guard exists else { return false }
+        return try await layoutVersions(connection) == [version]
+    }
+
+    /// The rows of `sessionvault_layout`, which must exist.
+    private static func layoutVersions(_ connection: PooledConnection) async throws -> [Int32] {
         var versions: [Int32] = []
         for try await value in try await connection.query("SELECT version FROM sessionvault_layout").decode(Int32.self) {
             versions.append(value)
         }
-        return versions == [version]
+        return versions
     }
 
     /// The tables are shared by every session of the database: a trigger or rule that someone with
